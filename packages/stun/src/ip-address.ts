@@ -1,0 +1,180 @@
+/**
+ * IP address text ⇄ bytes: dotted IPv4 and canonical RFC 5952 IPv6 text.
+ * @module
+ */
+import { viewOf } from './attribute.js';
+
+/** Size of an IPv4 address in bytes. RFC 8489 §14.1. */
+export const IPV4_LENGTH = 4;
+/** Size of an IPv6 address in bytes. RFC 8489 §14.1. */
+export const IPV6_LENGTH = 16;
+
+const IPV6_GROUPS = 8;
+const IPV4_OCTET = /^(?:0|[1-9][0-9]{0,2})$/;
+const IPV6_GROUP = /^[0-9a-fA-F]{1,4}$/;
+/** Offset of the embedded IPv4 address in an IPv4-mapped IPv6 address. */
+const MAPPED_IPV4_OFFSET = 12;
+/** Bytes 0..11 of an IPv4-mapped IPv6 address (::ffff:0:0/96). RFC 4291 §2.5.5.2. */
+const MAPPED_PREFIX: readonly number[] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff];
+
+/**
+ * Parses IP address text into 4 (IPv4) or 16 (IPv6) bytes, or returns undefined if the text
+ * is not a valid address. Accepts dotted-decimal IPv4 (no leading zeros) and every RFC 4291 §2.2
+ * IPv6 form: upper or lower case, `::` compression, embedded IPv4 (`::ffff:192.0.2.1`).
+ * Zone identifiers (`fe80::1%eth0`) are rejected: they never appear on the wire.
+ */
+export function parseIpAddress(text: string): Uint8Array | undefined {
+  return text.includes(':') ? parseIpv6(text) : parseIpv4(text);
+}
+
+/**
+ * Formats 4 or 16 address bytes as text: dotted-decimal IPv4, or IPv6 in the canonical form
+ * of RFC 5952 §4 (lowercase, no leading zeros, the longest run of two or more zero groups
+ * compressed to `::`, the first such run on a tie). IPv4-mapped addresses use the mixed
+ * notation `::ffff:192.0.2.1` recommended by RFC 5952 §5.
+ * Returns undefined for any other length.
+ */
+export function formatIpAddress(bytes: Uint8Array): string | undefined {
+  if (bytes.length === IPV4_LENGTH) {
+    return formatIpv4(bytes);
+  }
+  if (bytes.length === IPV6_LENGTH) {
+    return formatIpv6(bytes);
+  }
+  return undefined;
+}
+
+/** True if the bytes are an IPv4-mapped IPv6 address (::ffff:0:0/96). RFC 4291 §2.5.5.2. */
+export function isIpv4Mapped(bytes: Uint8Array): boolean {
+  return bytes.length === IPV6_LENGTH && MAPPED_PREFIX.every((b, i) => bytes[i] === b);
+}
+
+/** Formats the first 4 bytes as dotted-decimal IPv4. */
+export function formatIpv4(bytes: Uint8Array): string {
+  return Array.from(bytes.subarray(0, IPV4_LENGTH)).join('.');
+}
+
+/** Formats 16 bytes as canonical RFC 5952 IPv6 text. */
+export function formatIpv6(bytes: Uint8Array): string {
+  if (isIpv4Mapped(bytes)) {
+    return `::ffff:${formatIpv4(bytes.subarray(MAPPED_IPV4_OFFSET))}`;
+  }
+  const view = viewOf(bytes);
+  const groups: number[] = [];
+  for (let i = 0; i < IPV6_GROUPS; i++) {
+    groups.push(view.getUint16(2 * i));
+  }
+  const run = longestZeroRun(groups);
+  const hex = (g: number): string => g.toString(16);
+  if (run.length === 0) {
+    return groups.map(hex).join(':');
+  }
+  const head = groups.slice(0, run.start).map(hex).join(':');
+  const tail = groups
+    .slice(run.start + run.length)
+    .map(hex)
+    .join(':');
+  return `${head}::${tail}`;
+}
+
+function parseIpv4(text: string): Uint8Array | undefined {
+  const parts = text.split('.');
+  if (parts.length !== IPV4_LENGTH) {
+    return undefined;
+  }
+  const out = new Uint8Array(IPV4_LENGTH);
+  for (const [i, part] of parts.entries()) {
+    const value = Number(part);
+    if (!IPV4_OCTET.test(part) || value > 0xff) {
+      return undefined;
+    }
+    out[i] = value;
+  }
+  return out;
+}
+
+/** Parses the colon-separated hex groups of one side of `::` into 16-bit values. */
+function parseGroups(side: string): number[] | undefined {
+  if (side === '') {
+    return [];
+  }
+  const groups: number[] = [];
+  for (const part of side.split(':')) {
+    if (!IPV6_GROUP.test(part)) {
+      return undefined;
+    }
+    groups.push(parseInt(part, 16));
+  }
+  return groups;
+}
+
+/** Replaces a trailing dotted IPv4 part with its two 16-bit groups in hex. */
+function expandEmbeddedIpv4(text: string): string | undefined {
+  const lastColon = text.lastIndexOf(':');
+  const tail = text.slice(lastColon + 1);
+  if (!tail.includes('.')) {
+    return text;
+  }
+  const v4 = parseIpv4(tail);
+  if (v4 === undefined) {
+    return undefined;
+  }
+  const view = viewOf(v4);
+  const hi = view.getUint16(0).toString(16);
+  const lo = view.getUint16(2).toString(16);
+  return `${text.slice(0, lastColon + 1)}${hi}:${lo}`;
+}
+
+function parseIpv6(text: string): Uint8Array | undefined {
+  const expanded = expandEmbeddedIpv4(text);
+  if (expanded === undefined) {
+    return undefined;
+  }
+  const [first = '', second, ...rest] = expanded.split('::');
+  if (rest.length > 0) {
+    return undefined;
+  }
+  const compressed = second !== undefined;
+  const head = parseGroups(first);
+  const tail = parseGroups(second ?? '');
+  if (head === undefined || tail === undefined) {
+    return undefined;
+  }
+  const count = head.length + tail.length;
+  // `::` stands for one or more zero groups; without it all eight groups must be present.
+  if (compressed ? count >= IPV6_GROUPS : count !== IPV6_GROUPS) {
+    return undefined;
+  }
+  const out = new Uint8Array(IPV6_LENGTH);
+  const view = viewOf(out);
+  head.forEach((g, i) => {
+    view.setUint16(2 * i, g);
+  });
+  const tailStart = IPV6_GROUPS - tail.length;
+  tail.forEach((g, i) => {
+    view.setUint16(2 * (tailStart + i), g);
+  });
+  return out;
+}
+
+/** Finds the longest run of at least two zero groups; the first wins a tie. RFC 5952 §4.2.3. */
+function longestZeroRun(groups: readonly number[]): { start: number; length: number } {
+  let best = { start: 0, length: 0 };
+  let start = 0;
+  let length = 0;
+  for (const [i, g] of groups.entries()) {
+    if (g === 0) {
+      if (length === 0) {
+        start = i;
+      }
+      length++;
+      if (length > best.length) {
+        best = { start, length };
+      }
+    } else {
+      length = 0;
+    }
+  }
+  // RFC 5952 §4.2.2: a single zero group is never shortened to `::`.
+  return best.length >= 2 ? best : { start: 0, length: 0 };
+}

@@ -1,0 +1,153 @@
+/**
+ * Allocation state: relayed addresses, permissions and channel bindings of one client 5-tuple.
+ * RFC 8656 §2.2 (allocations), §9 (permissions), §12 (channels).
+ *
+ * ```
+ *            Allocate (auth ok)            handleRelayBound
+ *   (none) ────────────────────► pending ───────────────────► active ──┐ Refresh(lifetime>0)
+ *                                   │ bind failed → 508          │  ▲───┘
+ *                                   ▼                            │ Refresh(0) / expiry /
+ *                                (none)                          ▼ TCP close / shutdown
+ *                                                             deleted
+ * ```
+ * @module
+ */
+import type { TransportAddress } from '@cloudproxy/stun';
+import type { ClientRef, RelayBinding } from './types.js';
+
+/** Permission to exchange data with one peer IP address. RFC 8656 §9. */
+export interface Permission {
+  readonly ip: string;
+  expiresAtMs: number;
+  /**
+   * The peer is one of the server's own addresses: only its relay ports may be reached (two
+   * allocations on this server talking to each other), never its listeners or other services.
+   */
+  readonly relayPortsOnly: boolean;
+}
+
+/** A channel bound to one peer transport address. RFC 8656 §12. */
+export interface ChannelBinding {
+  readonly channelNumber: number;
+  readonly peer: TransportAddress;
+  readonly relay: RelayBinding;
+  readonly allocation: Allocation;
+  /** The permission of the peer's IP; refreshed together with the binding. */
+  readonly permission: Permission;
+  expiresAtMs: number;
+}
+
+/** Allocation is the server-side state of one client 5-tuple. */
+export class Allocation {
+  readonly client: ClientRef;
+  readonly username: string;
+  readonly quotaUser: string;
+  readonly key: Uint8Array;
+  readonly sha256: boolean;
+  readonly createdAtMs: number;
+  readonly relays: readonly RelayBinding[];
+  expiresAtMs: number;
+  /** Transaction of the Allocate that created it, and the success response sent (RFC 8656 §7.2 retransmissions). */
+  readonly allocateTransactionKey: string;
+  readonly allocateResponse: Uint8Array;
+  /** Permissions by peer IP text. */
+  readonly permissions = new Map<string, Permission>();
+  /** Channel bindings by number (0x4000-0x4FFF). */
+  readonly channels = new Map<number, ChannelBinding>();
+  /** Channel bindings by peer: IP text → port → binding. */
+  readonly channelsByPeer = new Map<string, Map<number, ChannelBinding>>();
+  bytesFromClient = 0;
+  bytesToClient = 0;
+  /** Bandwidth token bucket (bytes) and when it was last refilled. */
+  tokens = 0;
+  tokensAtMs = 0;
+
+  constructor(init: {
+    client: ClientRef;
+    username: string;
+    quotaUser: string;
+    key: Uint8Array;
+    sha256: boolean;
+    nowMs: number;
+    lifetimeS: number;
+    relays: readonly RelayBinding[];
+    allocateTransactionKey: string;
+    allocateResponse: Uint8Array;
+  }) {
+    this.client = init.client;
+    this.username = init.username;
+    this.quotaUser = init.quotaUser;
+    this.key = init.key;
+    this.sha256 = init.sha256;
+    this.createdAtMs = init.nowMs;
+    this.tokensAtMs = init.nowMs;
+    this.expiresAtMs = init.nowMs + init.lifetimeS * 1000;
+    this.relays = init.relays;
+    this.allocateTransactionKey = init.allocateTransactionKey;
+    this.allocateResponse = init.allocateResponse;
+  }
+
+  /** The relay of the given family, if the allocation has one. */
+  relayFor(family: 4 | 6): RelayBinding | undefined {
+    return this.relays.find((r) => r.local.family === family);
+  }
+
+  /** The live permission for `ip` at `nowMs`, if any. */
+  permissionFor(ip: string, nowMs: number): Permission | undefined {
+    const permission = this.permissions.get(ip);
+    return permission && permission.expiresAtMs > nowMs ? permission : undefined;
+  }
+
+  /** Installs or refreshes the permission for `ip`. RFC 8656 §9.2. */
+  installPermission(ip: string, expiresAtMs: number, relayPortsOnly: boolean): Permission {
+    let permission = this.permissions.get(ip);
+    if (permission) permission.expiresAtMs = expiresAtMs;
+    else {
+      permission = { ip, expiresAtMs, relayPortsOnly };
+      this.permissions.set(ip, permission);
+    }
+    return permission;
+  }
+
+  /** The live channel binding for a peer transport address, if any. */
+  channelForPeer(ip: string, port: number, nowMs: number): ChannelBinding | undefined {
+    const binding = this.channelsByPeer.get(ip)?.get(port);
+    return binding && binding.expiresAtMs > nowMs ? binding : undefined;
+  }
+
+  /** Adds a channel binding to both indexes. */
+  addChannel(binding: ChannelBinding): void {
+    this.channels.set(binding.channelNumber, binding);
+    let ports = this.channelsByPeer.get(binding.peer.address);
+    if (!ports) {
+      ports = new Map();
+      this.channelsByPeer.set(binding.peer.address, ports);
+    }
+    ports.set(binding.peer.port, binding);
+  }
+
+  /** Removes a channel binding from both indexes. */
+  removeChannel(binding: ChannelBinding): void {
+    this.channels.delete(binding.channelNumber);
+    const ports = this.channelsByPeer.get(binding.peer.address);
+    ports?.delete(binding.peer.port);
+    if (ports?.size === 0) this.channelsByPeer.delete(binding.peer.address);
+  }
+
+  /**
+   * Drops expired permissions and channels (RFC 8656 §9, §12: they are not refreshed by data) and
+   * returns the earliest remaining deadline, including the allocation's own expiry.
+   */
+  sweep(nowMs: number): number {
+    let next = this.expiresAtMs;
+    for (const [ip, permission] of this.permissions) {
+      if (permission.expiresAtMs <= nowMs) this.permissions.delete(ip);
+      else if (permission.expiresAtMs < next) next = permission.expiresAtMs;
+    }
+    for (const binding of this.channels.values()) {
+      if (binding.expiresAtMs <= nowMs) this.removeChannel(binding);
+      else if (binding.expiresAtMs < next) next = binding.expiresAtMs;
+    }
+    return next;
+  }
+}

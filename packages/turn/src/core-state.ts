@@ -1,0 +1,137 @@
+/**
+ * CoreState: the tables of the TURN core that handlers read and change.
+ * @module
+ */
+import type { Allocation } from './allocation.js';
+import type { Authenticator, AuthSuccess } from './auth.js';
+import type { PeerPolicy } from './peer-policy/peer-policy.js';
+import type { HandlerServices } from './request-context.js';
+import { TRANSPORT_INDEX } from './types.js';
+import type { ClientRef, RelayBinding, TurnAction } from './types.js';
+
+/** An Allocate waiting for the driver to bind its relay sockets. */
+export interface PendingAllocate {
+  readonly requestId: number;
+  readonly client: ClientRef;
+  readonly auth: AuthSuccess;
+  /** A copy of the request, decoded again to answer once the relay is bound. */
+  readonly request: Uint8Array;
+  readonly transactionKey: string;
+  readonly lifetimeS: number;
+  /** The family requested in ADDITIONAL-ADDRESS-FAMILY (dual allocation), if any. */
+  readonly additionalFamily: 4 | 6 | undefined;
+}
+
+/** A relay port reserved by EVEN-PORT R=1, claimable with its RESERVATION-TOKEN. RFC 8656 §7.2. */
+export interface Reservation {
+  readonly relay: RelayBinding;
+  readonly expiresAtMs: number;
+}
+
+/** How long a RESERVATION-TOKEN stays valid (RFC 8656 §7.2 suggests 30 seconds). */
+export const RESERVATION_LIFETIME_MS = 30_000;
+
+/** CoreState holds every table of the core. */
+export class CoreState {
+  readonly services: HandlerServices;
+  auth: Authenticator;
+  peerPolicy: PeerPolicy;
+  /** Live allocations by client key (the 5-tuple). */
+  readonly allocations = new Map<string, Allocation>();
+  /** Allocation by relay id, for data arriving from peers. */
+  readonly byRelay = new Map<number, Allocation>();
+  /** Allocations per quota user. */
+  readonly userCounts = new Map<string, number>();
+  readonly pending = new Map<string, PendingAllocate>();
+  readonly pendingById = new Map<number, PendingAllocate>();
+  readonly reservations = new Map<string, Reservation>();
+  /** The server's own listening and relay addresses (normalised text). */
+  readonly ownAddresses = new Set<string>();
+  /** Relay port range: the only ports of its own addresses a peer may be (relay to relay). */
+  relayPorts = { min: 0, max: -1 };
+  /** While draining, new Allocates are refused (508) and existing allocations are served. */
+  draining = false;
+  #nextRequestId = 1;
+  /** Earliest known deadline; handleTimeout recomputes it exactly. */
+  nextDeadlineMs: number | undefined;
+
+  constructor(services: HandlerServices, auth: Authenticator, peerPolicy: PeerPolicy) {
+    this.services = services;
+    this.auth = auth;
+    this.peerPolicy = peerPolicy;
+  }
+
+  /** A fresh correlation id for driver requests. */
+  newRequestId(): number {
+    return this.#nextRequestId++;
+  }
+
+  /** Records that something expires at `ms`, so the driver's timer fires by then. */
+  noteDeadline(ms: number): void {
+    if (this.nextDeadlineMs === undefined || ms < this.nextDeadlineMs) this.nextDeadlineMs = ms;
+  }
+
+  /** Number of allocations in total (live and pending). */
+  get allocationCount(): number {
+    return this.allocations.size + this.pending.size;
+  }
+
+  /** The live allocation of a client, if not expired. */
+  liveAllocation(clientKey: string, nowMs: number): Allocation | undefined {
+    const allocation = this.allocations.get(clientKey);
+    return allocation && allocation.expiresAtMs > nowMs ? allocation : undefined;
+  }
+
+  /** Adds a new allocation to every index and the counters. */
+  addAllocation(allocation: Allocation): void {
+    this.allocations.set(allocation.client.key, allocation);
+    for (const relay of allocation.relays) this.byRelay.set(relay.relayId, allocation);
+    this.#countUser(allocation.quotaUser, 1);
+    const t = TRANSPORT_INDEX[allocation.client.transport];
+    this.services.stats.allocationsTotal[t]++;
+    this.services.stats.allocationsActive[t]++;
+    this.noteDeadline(allocation.expiresAtMs);
+  }
+
+  /** Removes an allocation, closing its relays and reporting it. */
+  deleteAllocation(
+    allocation: Allocation,
+    reason: 'expired' | 'refresh-zero' | 'client-closed' | 'shutdown' | 'revoked',
+    nowMs: number,
+    out: TurnAction[],
+  ): void {
+    if (this.allocations.get(allocation.client.key) !== allocation) return;
+    this.allocations.delete(allocation.client.key);
+    for (const relay of allocation.relays) {
+      this.byRelay.delete(relay.relayId);
+      out.push({ type: 'close-relay', relayId: relay.relayId });
+    }
+    this.#countUser(allocation.quotaUser, -1);
+    this.services.stats.allocationsActive[TRANSPORT_INDEX[allocation.client.transport]]--;
+    out.push({
+      type: 'emit',
+      event: {
+        type: 'allocation.deleted',
+        client: allocation.client,
+        username: allocation.username,
+        reason,
+        bytesFromClient: allocation.bytesFromClient,
+        bytesToClient: allocation.bytesToClient,
+        durationMs: nowMs - allocation.createdAtMs,
+      },
+    });
+  }
+
+  /** Allocations (live and pending) counted against `user`. */
+  userCount(user: string): number {
+    let pending = 0;
+    for (const p of this.pending.values()) if (p.auth.quotaUser === user) pending++;
+    return (this.userCounts.get(user) ?? 0) + pending;
+  }
+
+  #countUser(user: string, delta: number): void {
+    const n = (this.userCounts.get(user) ?? 0) + delta;
+    if (n <= 0) this.userCounts.delete(user);
+    else this.userCounts.set(user, n);
+  }
+}

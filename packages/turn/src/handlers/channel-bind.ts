@@ -1,0 +1,69 @@
+/**
+ * ChannelBind requests. RFC 8656 §12.2 (receiving a ChannelBind request).
+ * @module
+ */
+import {
+  MAX_CHANNEL_NUMBER,
+  MIN_CHANNEL_NUMBER,
+  channelNumber as channelNumberAttr,
+  xorPeerAddress,
+} from '@cloudproxy/stun';
+import type { CoreState } from '../core-state.js';
+import type { RateLimiter } from '../rate-limiter.js';
+import type { RequestContext } from '../request-context.js';
+import { authenticateRequest } from './authenticate.js';
+import { checkPeer, isOwnAddress } from './peer-checks.js';
+
+/** Handles ChannelBind: binds (or refreshes) a channel to a peer and refreshes its permission. */
+export function handleChannelBind(ctx: RequestContext, state: CoreState, limiter: RateLimiter): void {
+  const { msg, client, nowMs } = ctx;
+  const allocation = state.liveAllocation(client.key, nowMs);
+  const auth = authenticateRequest(ctx, state, limiter, allocation);
+  if (!auth) return;
+  if (msg.unknownRequired.length > 0) {
+    ctx.rejectUnknown(msg.unknownRequired, auth);
+    return;
+  }
+  if (!allocation) {
+    ctx.reject(437, 'no allocation for this 5-tuple', { signer: auth });
+    return;
+  }
+  const channelNumber = msg.get(channelNumberAttr);
+  const peer = msg.get(xorPeerAddress);
+  // 1. CHANNEL-NUMBER and XOR-PEER-ADDRESS present, number in 0x4000-0x4FFF (400).
+  if (channelNumber === undefined || peer === undefined) {
+    ctx.reject(400, 'missing CHANNEL-NUMBER or XOR-PEER-ADDRESS', { signer: auth });
+    return;
+  }
+  if (channelNumber < MIN_CHANNEL_NUMBER || channelNumber > MAX_CHANNEL_NUMBER) {
+    ctx.reject(400, `channel number 0x${channelNumber.toString(16)} out of range 0x4000..0x4fff`, {
+      signer: auth,
+    });
+    return;
+  }
+  if (!checkPeer(ctx, state, allocation, peer, auth, true)) return;
+  // 2. The channel must not be bound to another peer, nor the peer to another channel (400).
+  const byNumber = allocation.channels.get(channelNumber);
+  const byPeer = allocation.channelsByPeer.get(peer.address)?.get(peer.port);
+  const sameBinding = byNumber !== undefined && byNumber === byPeer;
+  if ((byNumber || byPeer) && !sameBinding) {
+    ctx.reject(400, 'channel or peer already bound differently', { signer: auth });
+    return;
+  }
+  // 3. Bind or refresh for 10 minutes and refresh the peer's permission (RFC 8656 §12.2).
+  const { channelLifetimeS, permissionLifetimeS } = state.services.options;
+  const permission = allocation.installPermission(
+    peer.address,
+    nowMs + permissionLifetimeS * 1000,
+    isOwnAddress(state, peer.address),
+  );
+  const expiresAtMs = nowMs + channelLifetimeS * 1000;
+  if (byNumber) byNumber.expiresAtMs = expiresAtMs;
+  else {
+    const relay = allocation.relayFor(peer.family);
+    if (!relay) return; // unreachable: checkPeer verified the family
+    allocation.addChannel({ channelNumber, peer, relay, allocation, permission, expiresAtMs });
+  }
+  state.noteDeadline(permission.expiresAtMs);
+  ctx.succeed([], auth);
+}

@@ -1,0 +1,45 @@
+/**
+ * CreatePermission requests. RFC 8656 §9.2 (receiving a CreatePermission request).
+ * @module
+ */
+import { xorPeerAddress } from '@cloudproxy/stun';
+import type { CoreState } from '../core-state.js';
+import type { RateLimiter } from '../rate-limiter.js';
+import type { RequestContext } from '../request-context.js';
+import { authenticateRequest } from './authenticate.js';
+import { checkPeer, isOwnAddress } from './peer-checks.js';
+
+/** Handles CreatePermission: installs or refreshes a permission per XOR-PEER-ADDRESS, all or none. */
+export function handleCreatePermission(
+  ctx: RequestContext,
+  state: CoreState,
+  limiter: RateLimiter,
+): void {
+  const { msg, client, nowMs } = ctx;
+  const allocation = state.liveAllocation(client.key, nowMs);
+  const auth = authenticateRequest(ctx, state, limiter, allocation);
+  if (!auth) return;
+  if (msg.unknownRequired.length > 0) {
+    ctx.rejectUnknown(msg.unknownRequired, auth);
+    return;
+  }
+  if (!allocation) {
+    ctx.reject(437, 'no allocation for this 5-tuple', { signer: auth });
+    return;
+  }
+  // 1. At least one XOR-PEER-ADDRESS (400).
+  const peers = msg.getAll(xorPeerAddress);
+  if (peers.length === 0) {
+    ctx.reject(400, 'missing XOR-PEER-ADDRESS', { signer: auth });
+    return;
+  }
+  // 2. Every peer must pass the family (443) and policy (403) checks before any is installed.
+  for (const peer of peers) if (!checkPeer(ctx, state, allocation, peer, auth, false)) return;
+  // 3. Install or refresh each permission for the permission lifetime (300 s, RFC 8656 §9).
+  const expiresAtMs = nowMs + state.services.options.permissionLifetimeS * 1000;
+  for (const peer of peers) {
+    allocation.installPermission(peer.address, expiresAtMs, isOwnAddress(state, peer.address));
+  }
+  state.noteDeadline(expiresAtMs);
+  ctx.succeed([], auth);
+}

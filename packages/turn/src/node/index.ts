@@ -1,0 +1,10 @@
+/**
+ * @cloudproxy/turn/node: the Node driver of the TURN server (UDP, TCP and TLS listeners).
+ * @module
+ */
+export { TurnServer, assertNever } from './turn-server.js';
+export type { ListeningAddress, TurnServerDeps } from './turn-server.js';
+export { createTurnMetrics, serveMetrics } from './metrics.js';
+export type { DriverGauges } from './metrics.js';
+export { silentLogger } from './logger.js';
+export type { Logger, LogMethod } from './logger.js';

@@ -1,0 +1,158 @@
+/**
+ * RelayPool binds the UDP relay sockets of allocations on random ports of the configured range,
+ * honours EVEN-PORT and its reservation of port+1, and feeds peer datagrams to the core.
+ * RFC 8656 §7.2 (relayed transport address), §7.2 EVEN-PORT. Ports come from a CSPRNG.
+ * @module
+ */
+import { randomInt } from 'node:crypto';
+import dgram from 'node:dgram';
+import type { TransportAddress } from '@cloudproxy/stun';
+import type { RelayBinding, RelayBoundResult, RelayRequest } from '../types.js';
+
+/** Where relays of one family bind and what they advertise. */
+export interface RelayAddress {
+  readonly family: 4 | 6;
+  /** Address the sockets bind to (may be a wildcard). */
+  readonly bindIp: string;
+  /** Address put in XOR-RELAYED-ADDRESS (a concrete or external IP). */
+  readonly advertisedIp: string;
+}
+
+/** Receives every datagram arriving on a relay socket. */
+export type PeerDatagramHandler = (relayId: number, data: Buffer, address: string, port: number) => void;
+
+const BIND_ATTEMPTS = 40;
+
+/** A bound relay socket. */
+interface RelaySocket extends RelayBinding {
+  readonly socket: dgram.Socket;
+}
+
+/** RelayPool owns every relay socket. */
+export class RelayPool {
+  readonly #addresses: readonly RelayAddress[];
+  readonly #minPort: number;
+  readonly #maxPort: number;
+  readonly #onDatagram: PeerDatagramHandler;
+  readonly #sockets = new Map<number, RelaySocket>();
+  #nextId = 1;
+
+  constructor(options: {
+    addresses: readonly RelayAddress[];
+    minPort: number;
+    maxPort: number;
+    onDatagram: PeerDatagramHandler;
+  }) {
+    this.#addresses = options.addresses;
+    this.#minPort = options.minPort;
+    this.#maxPort = options.maxPort;
+    this.#onDatagram = options.onDatagram;
+  }
+
+  /** Number of open relay sockets. */
+  get size(): number {
+    return this.#sockets.size;
+  }
+
+  /** Binds what `request` asks for; never throws (failures are in the result). */
+  async open(request: RelayRequest): Promise<RelayBoundResult> {
+    const relays: RelayBinding[] = [];
+    const unsupportedFamilies: (4 | 6)[] = [];
+    let reserved: RelayBinding | undefined;
+    for (const [index, family] of request.families.entries()) {
+      const address = this.#addresses.find((a) => a.family === family);
+      if (!address) {
+        unsupportedFamilies.push(family);
+        continue;
+      }
+      const first = index === 0;
+      const bound = await this.#bindWithRetries(address, first && request.evenPort, first && request.reserveNextPort);
+      if (!bound) {
+        for (const relay of relays) this.close(relay.relayId);
+        return { requestId: request.requestId, relays: [], unsupportedFamilies, insufficientCapacity: true };
+      }
+      relays.push(bound.relay);
+      reserved ??= bound.reserved;
+    }
+    return { requestId: request.requestId, relays, unsupportedFamilies, reserved };
+  }
+
+  /** Sends a datagram from relay `relayId` to a peer; unknown ids are ignored. */
+  send(relayId: number, data: Uint8Array, port: number, address: string): void {
+    this.#sockets.get(relayId)?.socket.send(data, port, address);
+  }
+
+  /** Closes a relay socket; unknown ids are ignored (idempotent). */
+  close(relayId: number): void {
+    const relay = this.#sockets.get(relayId);
+    if (!relay) return;
+    this.#sockets.delete(relayId);
+    relay.socket.close();
+  }
+
+  /** Closes every relay socket. */
+  closeAll(): void {
+    for (const id of [...this.#sockets.keys()]) this.close(id);
+  }
+
+  async #bindWithRetries(
+    address: RelayAddress,
+    even: boolean,
+    reserveNext: boolean,
+  ): Promise<{ relay: RelayBinding; reserved: RelayBinding | undefined } | undefined> {
+    for (let attempt = 0; attempt < BIND_ATTEMPTS; attempt++) {
+      const port = this.#randomPort(even || reserveNext);
+      if (port === undefined) return undefined;
+      const relay = await this.#bind(address, port);
+      if (!relay) continue;
+      if (!reserveNext) return { relay, reserved: undefined };
+      const next = await this.#bind(address, port + 1);
+      if (next) return { relay, reserved: next };
+      this.close(relay.relayId);
+    }
+    return undefined;
+  }
+
+  #randomPort(even: boolean): number | undefined {
+    const max = even ? this.#maxPort - 1 : this.#maxPort;
+    if (max < this.#minPort) return undefined;
+    const port = randomInt(this.#minPort, max + 1);
+    return even && port % 2 === 1 ? (port - 1 >= this.#minPort ? port - 1 : port + 1) : port;
+  }
+
+  #bind(address: RelayAddress, port: number): Promise<RelaySocket | undefined> {
+    return new Promise((resolve) => {
+      const socket = dgram.createSocket({ type: address.family === 6 ? 'udp6' : 'udp4', ipv6Only: true });
+      const onError = (): void => {
+        socket.close();
+        resolve(undefined);
+      };
+      socket.once('error', onError);
+      socket.bind({ port, address: address.bindIp, exclusive: true }, () => {
+        socket.off('error', onError);
+        resolve(this.#register(socket, address, port));
+      });
+    });
+  }
+
+  #register(socket: dgram.Socket, address: RelayAddress, port: number): RelaySocket {
+    const relayId = this.#nextId++;
+    const local: TransportAddress = { family: address.family, address: address.bindIp, port };
+    const advertised: TransportAddress = { family: address.family, address: address.advertisedIp, port };
+    const relay: RelaySocket = {
+      relayId,
+      local,
+      advertised,
+      socket,
+      sink: { send: (data, peerPort, peerAddress) => socket.send(data, peerPort, peerAddress) },
+    };
+    const onDatagram = this.#onDatagram;
+    socket.on('message', (data, rinfo) => {
+      onDatagram(relayId, data, rinfo.address, rinfo.port);
+    });
+    // A send to an unreachable peer surfaces as an async error: the socket stays usable.
+    socket.on('error', () => undefined);
+    this.#sockets.set(relayId, relay);
+    return relay;
+  }
+}

@@ -1,0 +1,274 @@
+/**
+ * TurnServer: the Node driver of the TURN core. Owns the listeners, the relay sockets and the
+ * one timer; runs the core's actions. `new TurnServer(options)` builds, `listen()` binds.
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import type tls from 'node:tls';
+import { nodeStunCrypto } from '@cloudproxy/stun/node-crypto';
+import type { TransportAddress } from '@cloudproxy/stun';
+import { systemClock } from '../clock.js';
+import type { Clock } from '../clock.js';
+import type { AuthOptions, TurnServerOptions } from '../options.js';
+import { resolveServerOptions } from '../options-resolve.js';
+import type { ResolvedServerOptions } from '../options-resolve.js';
+import { TurnServerCore } from '../server-core.js';
+import { countKey } from '../stats.js';
+import type { Transport, TurnAction, TurnEvent } from '../types.js';
+import { silentLogger } from './logger.js';
+import type { Logger } from './logger.js';
+import { resolveRelayAddresses } from './relay-addresses.js';
+import { RelayPool } from './relay-pool.js';
+import { StreamListener } from './stream-listener.js';
+import { UdpListener } from './udp-listener.js';
+
+/** One bound listener. */
+export interface ListeningAddress extends TransportAddress {
+  readonly transport: Transport;
+}
+
+/** Dependencies of the server; all optional. */
+export interface TurnServerDeps {
+  readonly logger?: Logger | undefined;
+  readonly clock?: Clock | undefined;
+}
+
+const MAX_TIMER_MS = 2_147_483_647;
+
+/** TurnServer serves STUN/TURN over UDP, TCP and TLS. */
+export class TurnServer {
+  readonly core: TurnServerCore;
+  readonly options: ResolvedServerOptions;
+  readonly #log: Logger;
+  readonly #relays: RelayPool;
+  readonly #udp: UdpListener[] = [];
+  readonly #streams: StreamListener[] = [];
+  readonly #dropped = new Map<string, number>();
+  readonly #addresses: ListeningAddress[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  #timerAtMs = Infinity;
+  #closed: Promise<void> | undefined;
+
+  constructor(options: TurnServerOptions, deps: TurnServerDeps = {}) {
+    this.options = resolveServerOptions(options);
+    this.#log = deps.logger ?? silentLogger;
+    this.core = new TurnServerCore(options, {
+      clock: deps.clock ?? systemClock,
+      crypto: nodeStunCrypto,
+    });
+    this.#relays = new RelayPool({
+      addresses: resolveRelayAddresses(this.options.relayAddresses),
+      minPort: this.options.minPort,
+      maxPort: this.options.maxPort,
+      onDatagram: (relayId, data, address, port) => {
+        this.#onPeerDatagram(relayId, data, address, port);
+      },
+    });
+  }
+
+  /** The bound listeners (after `listen()`). */
+  get addresses(): readonly ListeningAddress[] {
+    return this.#addresses;
+  }
+
+  /** Open TCP/TLS connections and relay sockets, for metrics. */
+  get gauges(): {
+    tcpConnections(): number;
+    relaySockets(): number;
+    droppedByDriver(): ReadonlyMap<string, number>;
+  } {
+    return {
+      tcpConnections: () => this.#streams.reduce((n, s) => n + s.connectionCount, 0),
+      relaySockets: () => this.#relays.size,
+      droppedByDriver: () => this.#dropped,
+    };
+  }
+
+  /** Binds every listener; rejects (and closes what was bound) if one fails. */
+  async listen(): Promise<readonly ListeningAddress[]> {
+    const o = this.options;
+    try {
+      for (const ip of o.listeningIps) {
+        const family: 4 | 6 = ip.includes(':') ? 6 : 4;
+        if (!o.noUdp) await this.#listenUdp(ip, family, o.listeningPort);
+        if (!o.noTcp) await this.#listenStream(ip, o.listeningPort, undefined);
+        if (!o.noTls) await this.#listenStream(ip, o.tlsListeningPort, this.#tlsContext());
+      }
+    } catch (error) {
+      await this.close();
+      throw error;
+    }
+    this.core.setOwnAddresses(this.#ownAddresses(), { min: o.minPort, max: o.maxPort });
+    for (const a of this.#addresses) {
+      this.#log.info({ event: 'listening', transport: a.transport, address: a.address, port: a.port }, 'turn listener bound');
+    }
+    return this.#addresses;
+  }
+
+  /** Replaces users/secrets and reloads the TLS certificate from its files (SIGHUP). */
+  reload(auth: AuthOptions): void {
+    this.core.updateAuth(auth);
+    if (!this.options.noTls && this.options.certFile) {
+      const context = this.#tlsContext();
+      for (const s of this.#streams) s.setSecureContext(context);
+    }
+    this.#log.info({ event: 'reloaded' }, 'credentials and certificates reloaded');
+  }
+
+  /**
+   * Graceful shutdown: stop new allocations and TCP connections, let live allocations end by
+   * themselves for up to `timeoutMs`, then close everything.
+   */
+  async drain(timeoutMs: number): Promise<void> {
+    this.core.setDraining(true);
+    await Promise.all(this.#streams.map((s) => s.close(false)));
+    this.#log.info({ event: 'draining', allocations: this.core.allocationCount, timeoutMs }, 'draining');
+    const deadline = Date.now() + timeoutMs;
+    while (this.core.allocationCount > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(250, deadline - Date.now())));
+    }
+    await this.close();
+  }
+
+  /** Closes every socket and ends every allocation. Idempotent. */
+  close(): Promise<void> {
+    this.#closed ??= this.#close();
+    return this.#closed;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  async #close(): Promise<void> {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#run(this.core.closeAll());
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#relays.closeAll();
+    await Promise.all([...this.#udp.map((u) => u.close()), ...this.#streams.map((s) => s.close(true))]);
+    this.#log.info({ event: 'closed' }, 'turn server closed');
+  }
+
+  async #listenUdp(ip: string, family: 4 | 6, port: number): Promise<void> {
+    const listener = new UdpListener({ id: this.#udp.length, family, core: this.core, run: this.#run });
+    this.#udp.push(listener);
+    const bound = await listener.listen(ip, port);
+    this.#addresses.push({ ...bound, transport: 'udp' });
+  }
+
+  async #listenStream(ip: string, port: number, context: tls.SecureContextOptions | undefined): Promise<void> {
+    const listener = new StreamListener({
+      id: this.#streams.length,
+      core: this.core,
+      run: this.#run,
+      tls: context,
+      maxConnections: this.options.maxTcpConnections,
+      idleTimeoutMs: this.options.tcpIdleTimeoutS * 1000,
+      onDropped: (reason) => {
+        countKey(this.#dropped, reason);
+      },
+    });
+    this.#streams.push(listener);
+    const bound = await listener.listen(ip, port);
+    this.#addresses.push({ ...bound, transport: listener.transport });
+  }
+
+  #tlsContext(): tls.SecureContextOptions {
+    const { certFile, keyFile } = this.options;
+    if (!certFile || !keyFile) throw new Error('tls: --cert and --pkey are required unless --no-tls');
+    return { cert: readFileSync(certFile), key: readFileSync(keyFile) };
+  }
+
+  #ownAddresses(): string[] {
+    const own = new Set<string>();
+    const wildcard = (ip: string): boolean => ip === '0.0.0.0' || ip === '::';
+    const ips = [...this.options.listeningIps, ...this.options.relayAddresses.flatMap((r) => [r.relayIp, r.externalIp ?? r.relayIp])];
+    for (const ip of ips) {
+      if (!wildcard(ip)) own.add(ip);
+      else for (const entries of Object.values(os.networkInterfaces())) for (const e of entries ?? []) own.add(e.address);
+    }
+    return [...own];
+  }
+
+  #onPeerDatagram(relayId: number, data: Buffer, address: string, port: number): void {
+    const target = this.core.peerTarget(relayId, address, port, data);
+    if (target === undefined) return;
+    if ('channelNumber' in target) target.allocation.client.sink.sendChannelData(target.channelNumber, data);
+    else target.client.sink.send(target.data);
+  }
+
+  /** Runs the core's actions in order, then re-arms the timer. */
+  readonly #run = (actions: TurnAction[]): void => {
+    for (const action of actions) this.#runOne(action);
+    this.#armTimer();
+  };
+
+  #runOne(action: TurnAction): void {
+    switch (action.type) {
+      case 'send-client':
+        action.client.sink.send(action.data);
+        return;
+      case 'send-peer':
+        this.#relays.send(action.relayId, action.data, action.peer.port, action.peer.address);
+        return;
+      case 'open-relay':
+        void this.#relays.open(action.request).then((result) => {
+          this.#run(this.core.handleRelayBound(result));
+        });
+        return;
+      case 'close-relay':
+        this.#relays.close(action.relayId);
+        return;
+      case 'close-client':
+        this.#streams.forEach((s) => {
+          s.closeClient(action.client.key);
+        });
+        return;
+      case 'emit':
+        this.#logEvent(action.event);
+        return;
+      case 'ignore':
+        return;
+      default:
+        assertNever(action);
+    }
+  }
+
+  #logEvent(event: TurnEvent): void {
+    const client = `${event.client.transport}:${event.client.remote.address}:${event.client.remote.port}`;
+    switch (event.type) {
+      case 'allocation.created':
+        this.#log.info({ event: event.type, client, user: event.username, relays: event.relays.map((r) => `${r.address}:${r.port}`), lifetimeS: event.lifetimeS }, 'allocation created');
+        return;
+      case 'allocation.deleted':
+        this.#log.info({ event: event.type, client, user: event.username, reason: event.reason, bytesFromClient: event.bytesFromClient, bytesToClient: event.bytesToClient, durationMs: event.durationMs }, 'allocation deleted');
+        return;
+      case 'request.rejected':
+        this.#log.debug({ event: event.type, client, method: event.method, code: event.code, cause: event.cause }, 'request rejected');
+        return;
+      case 'auth.failed':
+        this.#log.warn({ event: event.type, client, cause: event.cause }, 'authentication failed');
+        return;
+      default:
+        assertNever(event);
+    }
+  }
+
+  #armTimer(): void {
+    const deadline = this.core.nextDeadlineMs();
+    if (deadline === undefined || deadline >= this.#timerAtMs) return;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timerAtMs = deadline;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#timerAtMs = Infinity;
+      this.#run(this.core.handleTimeout());
+    }, Math.min(MAX_TIMER_MS, Math.max(0, deadline - Date.now())));
+  }
+}
+
+/** Compile-time exhaustiveness check for discriminated unions. */
+export function assertNever(value: never): never {
+  throw new Error(`unexpected value ${JSON.stringify(value)}`);
+}

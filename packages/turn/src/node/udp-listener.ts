@@ -1,0 +1,105 @@
+/**
+ * UdpListener: one UDP socket serving STUN/TURN on a listening address. ChannelData from clients
+ * with an allocation takes a short path straight to the relay socket. RFC 8656 §12.6.
+ * @module
+ */
+import dgram from 'node:dgram';
+import type { TransportAddress } from '@cloudproxy/stun';
+import type { TurnServerCore } from '../server-core.js';
+import type { ClientRef, ClientSink, TurnAction } from '../types.js';
+
+/** Runs the actions the core returned for a packet. */
+export type ActionRunner = (actions: TurnAction[]) => void;
+
+/** UdpListener owns one listening UDP socket. */
+export class UdpListener {
+  readonly socket: dgram.Socket;
+  readonly #core: TurnServerCore;
+  readonly #run: ActionRunner;
+  readonly #prefix: string;
+  #local: TransportAddress | undefined;
+  /** Sends that failed synchronously or asynchronously (counted, never thrown). */
+  sendErrors = 0;
+
+  constructor(options: { id: number; family: 4 | 6; core: TurnServerCore; run: ActionRunner }) {
+    this.#core = options.core;
+    this.#run = options.run;
+    this.#prefix = `u${options.id}|`;
+    this.socket = dgram.createSocket({
+      type: options.family === 6 ? 'udp6' : 'udp4',
+      ipv6Only: true,
+      recvBufferSize: 4 * 1024 * 1024,
+      sendBufferSize: 4 * 1024 * 1024,
+    });
+    this.socket.on('message', (data, rinfo) => {
+      this.#onMessage(data, rinfo);
+    });
+    this.socket.on('error', () => {
+      this.sendErrors++;
+    });
+  }
+
+  /** Binds to `address:port` (port 0 picks one). */
+  listen(address: string, port: number): Promise<TransportAddress> {
+    return new Promise((resolve, reject) => {
+      this.socket.once('error', reject);
+      this.socket.bind({ address, port, exclusive: true }, () => {
+        this.socket.off('error', reject);
+        const bound = this.socket.address();
+        this.#local = { family: bound.family === 'IPv6' ? 6 : 4, address: bound.address, port: bound.port };
+        resolve(this.#local);
+      });
+    });
+  }
+
+  /** Closes the socket (idempotent). */
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      try {
+        this.socket.close(() => {
+          resolve();
+        });
+      } catch {
+        resolve(); // already closed
+      }
+    });
+  }
+
+  #onMessage(data: Buffer, rinfo: dgram.RemoteInfo): void {
+    const first = data[0] ?? 0;
+    if (first >= 0x40 && first <= 0x4f) {
+      // Short path: ChannelData on a bound channel goes out of the relay socket as it is.
+      const binding = this.#core.channelTarget(this.#prefix + rinfo.address + '|' + rinfo.port, data);
+      if (binding) {
+        const length = ((data[2] ?? 0) << 8) | (data[3] ?? 0);
+        binding.relay.sink.send(data.subarray(4, 4 + length), binding.peer.port, binding.peer.address);
+      }
+      return;
+    }
+    this.#run(this.#core.handleClientPacket(this.#client(rinfo), data));
+  }
+
+  #client(rinfo: dgram.RemoteInfo): ClientRef {
+    const socket = this.socket;
+    const address = rinfo.address;
+    const port = rinfo.port;
+    const sink: ClientSink = {
+      send: (bytes) => {
+        socket.send(bytes, port, address);
+      },
+      sendChannelData: (channelNumber, payload) => {
+        const header = Buffer.allocUnsafe(4);
+        header.writeUInt16BE(channelNumber, 0);
+        header.writeUInt16BE(payload.length, 2);
+        socket.send([header, payload], port, address);
+      },
+    };
+    return {
+      key: this.#prefix + address + '|' + port,
+      transport: 'udp',
+      remote: { family: rinfo.family === 'IPv6' ? 6 : 4, address, port },
+      local: this.#local ?? { family: 4, address: '0.0.0.0', port: 0 },
+      sink,
+    };
+  }
+}

@@ -2,8 +2,13 @@ import { defineConfig } from 'vitest/config';
 
 // Two projects: `unit` (pure and loopback tests beside the code, fast) and
 // `e2e` (real clients: coturn tools, Chromium, the built CLI). `npm test` runs both.
+// The `source` export condition points workspace packages at their TypeScript sources, so tests
+// never run stale `dist/` builds.
+const conditions = ['source', 'module', 'node', 'import', 'default'];
+
 export default defineConfig({
-  resolve: { conditions: ['source'] },
+  resolve: { conditions },
+  ssr: { resolve: { conditions, externalConditions: conditions } },
   test: {
     projects: [
       {

@@ -133,7 +133,7 @@ async function relayCall(ice: IceServer): Promise<RelayCallResult> {
   if (!page) throw new Error('page not loaded');
   const cfg = { iceServers: [ice], timeoutMs: CALL_TIMEOUT_MS, burst: BURST, size: SIZE };
   // A string expression: nothing from the Node side (or a transpiler) is serialized.
-  return (await page.evaluate(`relayCall(${JSON.stringify(cfg)})`)) as RelayCallResult;
+  return await page.evaluate<RelayCallResult>(`relayCall(${JSON.stringify(cfg)})`);
 }
 
 function expectRelayPair(
@@ -168,7 +168,16 @@ describe(`Chromium relay-only calls through ${turnImpl()}`, () => {
     const ice = iceServer(transport, kind);
     const server = kind === 'REST' ? restServer! : ltServer!;
     const result = await relayCall(ice);
-    if (process.env['DEBUG_RELAY']) console.log(JSON.stringify(result, null, 1), server.output().split('\n').filter((l) => /session|remote|ALLOC|incoming/i.test(l)).slice(-8).join('\n'));
+    if (process.env['DEBUG_RELAY'])
+      console.log(
+        JSON.stringify(result, null, 1),
+        server
+          .output()
+          .split('\n')
+          .filter((l) => /session|remote|ALLOC|incoming/i.test(l))
+          .slice(-8)
+          .join('\n'),
+      );
     const why = `${ice.urls}\n${JSON.stringify(result, null, 2)}\n--- ${server.impl} output (tail) ---\n${server.output().slice(-3000)}`;
     expect(result.ok, why).toBe(true);
     expect(result.received, why).toEqual({ pc1: BURST, pc2: BURST });

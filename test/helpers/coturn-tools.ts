@@ -17,7 +17,12 @@
  */
 import dgram from 'node:dgram';
 import { freePort } from './ports.js';
-import { runProcess, startBackground, type BackgroundProcess, type RunResult } from './processes.js';
+import {
+  runProcess,
+  startBackground,
+  type BackgroundProcess,
+  type RunResult,
+} from './processes.js';
 
 export const UCLIENT_BIN = '/usr/bin/turnutils_uclient';
 export const STUNCLIENT_BIN = '/usr/bin/turnutils_stunclient';
@@ -185,7 +190,7 @@ export async function startEchoPeer(host = '127.0.0.1'): Promise<EchoPeer> {
     await waitForUdpEcho(host, port);
   } catch (err) {
     await peer.stop();
-    throw new Error(`${(err as Error).message}\n${peer.output()}`);
+    throw new Error(`${(err as Error).message}\n${peer.output()}`, { cause: err });
   }
   return { ...peer, host, port };
 }

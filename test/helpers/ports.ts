@@ -74,7 +74,8 @@ export async function freePorts(count: number, host = '127.0.0.1'): Promise<numb
       await closeUdp(udp);
     }
   }
-  if (ports.length < count) throw new Error(`could not find ${count} free UDP+TCP ports on ${host}`);
+  if (ports.length < count)
+    throw new Error(`could not find ${count} free UDP+TCP ports on ${host}`);
   return ports;
 }
 

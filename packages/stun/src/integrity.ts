@@ -43,7 +43,8 @@ function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
  * the input of MESSAGE-INTEGRITY and MESSAGE-INTEGRITY-SHA256. RFC 8489 §14.5-14.6.
  */
 function signedPrefix(msg: StunMessage, attribute: RawAttribute): Uint8Array {
-  const prefix = msg.raw.slice(0, attribute.offset);
+  // A copy, never a view: the input may be a Node Buffer, whose slice() does not copy.
+  const prefix = new Uint8Array(msg.raw.subarray(0, attribute.offset));
   const end = attribute.offset + ATTRIBUTE_HEADER_LENGTH + attribute.value.length;
   viewOf(prefix).setUint16(LENGTH_OFFSET, end - HEADER_LENGTH);
   return prefix;

@@ -244,7 +244,7 @@ export class StreamFramer {
       return;
     }
     const start = last === 0 ? this.#headOffset : 0;
-    this.#chunks[last] = chunk.slice(start);
+    this.#chunks[last] = new Uint8Array(chunk.subarray(start)); // a copy even for a Node Buffer
     if (last === 0) {
       this.#headOffset = 0;
     }

@@ -1,13 +1,30 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidArgumentError, InvalidOptionError, TURN_ERROR_CODES, createError } from './errors.js';
+import {
+  InvalidArgumentError,
+  InvalidOptionError,
+  TURN_ERROR_CODES,
+  createError,
+} from './errors.js';
 
 describe('createError', () => {
   const Example = createError('ERR_TURN_EXAMPLE_THING', 'thing %s failed: %s');
 
   const cases: { name: string; make: () => Error; message: string }[] = [
-    { name: 'fills placeholders in order', make: () => new Example('a', 42), message: 'thing a failed: 42' },
-    { name: 'leaves missing placeholders as %s', make: () => new Example('a'), message: 'thing a failed: %s' },
-    { name: 'ignores extra values', make: () => new Example('a', 'b', 'c'), message: 'thing a failed: b' },
+    {
+      name: 'fills placeholders in order',
+      make: () => new Example('a', 42),
+      message: 'thing a failed: 42',
+    },
+    {
+      name: 'leaves missing placeholders as %s',
+      make: () => new Example('a'),
+      message: 'thing a failed: %s',
+    },
+    {
+      name: 'ignores extra values',
+      make: () => new Example('a', 'b', 'c'),
+      message: 'thing a failed: b',
+    },
     {
       name: 'takes a trailing options object as the cause, not a value',
       make: () => new Example('a', 'b', { cause: new Error('root') }),

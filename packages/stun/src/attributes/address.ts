@@ -99,7 +99,7 @@ function decodeAddress(
   const addressLength = family === 4 ? IPV4_LENGTH : IPV6_LENGTH;
   checkSize(name, bytes.length, ADDRESS_HEADER_SIZE + addressLength);
   const port = view.getUint16(2);
-  const address = bytes.slice(ADDRESS_HEADER_SIZE);
+  const address = new Uint8Array(bytes.subarray(ADDRESS_HEADER_SIZE)); // a copy: XOR is applied in place
   if (xor) {
     applyXor(address, ctx);
   }

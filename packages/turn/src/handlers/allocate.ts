@@ -75,7 +75,7 @@ export function handleAllocate(ctx: RequestContext, state: CoreState, limiter: R
     requestId,
     client,
     auth,
-    request: msg.raw.slice(),
+    request: new Uint8Array(msg.raw), // a copy (Buffer.slice would be a view)
     transactionKey: msg.transactionKey,
     lifetimeS,
     additionalFamily: families.additional,

@@ -35,9 +35,14 @@ export function checkPeer(
   return true;
 }
 
-/** Whether `address` is one of the server's own listening or relay addresses. */
+/**
+ * Whether `address` is one of the server's own listening or relay addresses, to be reached on
+ * relay ports only. Loopback addresses are exempt when loopback peers are allowed (tests).
+ */
 export function isOwnAddress(state: CoreState, address: string): boolean {
-  return state.ownAddresses.has(address);
+  if (!state.ownAddresses.has(address)) return false;
+  const loopback = address.startsWith('127.') || address === '::1';
+  return !(loopback && state.services.options.peerPolicy.allowLoopbackPeers);
 }
 
 /** Whether `port` is in the relay port range (another allocation's relay). */

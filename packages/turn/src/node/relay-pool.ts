@@ -122,7 +122,7 @@ export class RelayPool {
 
   #bind(address: RelayAddress, port: number): Promise<RelaySocket | undefined> {
     return new Promise((resolve) => {
-      const socket = dgram.createSocket({ type: address.family === 6 ? 'udp6' : 'udp4', ipv6Only: true });
+      const socket = dgram.createSocket({ type: address.family === 6 ? 'udp6' : 'udp4', ipv6Only: address.family === 6 });
       const onError = (): void => {
         socket.close();
         resolve(undefined);

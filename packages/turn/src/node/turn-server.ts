@@ -90,10 +90,13 @@ export class TurnServer {
     const o = this.options;
     try {
       for (const ip of o.listeningIps) {
-        const family: 4 | 6 = ip.includes(':') ? 6 : 4;
-        if (!o.noUdp) await this.#listenUdp(ip, family, o.listeningPort);
-        if (!o.noTcp) await this.#listenStream(ip, o.listeningPort, undefined);
-        if (!o.noTls) await this.#listenStream(ip, o.tlsListeningPort, this.#tlsContext());
+        try {
+          await this.#listenOn(ip);
+        } catch (error) {
+          // The IPv6 wildcard is a default: a host without IPv6 is served on IPv4 alone.
+          if (ip !== '::' || !isNoIpv6(error)) throw error;
+          this.#log.warn({ event: 'listen.skipped', address: ip }, 'IPv6 unavailable; serving IPv4 only');
+        }
       }
     } catch (error) {
       await this.close();
@@ -148,6 +151,14 @@ export class TurnServer {
     this.#relays.closeAll();
     await Promise.all([...this.#udp.map((u) => u.close()), ...this.#streams.map((s) => s.close(true))]);
     this.#log.info({ event: 'closed' }, 'turn server closed');
+  }
+
+  async #listenOn(ip: string): Promise<void> {
+    const o = this.options;
+    const family: 4 | 6 = ip.includes(':') ? 6 : 4;
+    if (!o.noUdp) await this.#listenUdp(ip, family, o.listeningPort);
+    if (!o.noTcp) await this.#listenStream(ip, o.listeningPort, undefined);
+    if (!o.noTls) await this.#listenStream(ip, o.tlsListeningPort, this.#tlsContext());
   }
 
   async #listenUdp(ip: string, family: 4 | 6, port: number): Promise<void> {
@@ -266,6 +277,11 @@ export class TurnServer {
       this.#run(this.core.handleTimeout());
     }, Math.min(MAX_TIMER_MS, Math.max(0, deadline - Date.now())));
   }
+}
+
+function isNoIpv6(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'EAFNOSUPPORT' || code === 'EADDRNOTAVAIL';
 }
 
 /** Compile-time exhaustiveness check for discriminated unions. */

@@ -27,7 +27,7 @@ export class UdpListener {
     this.#prefix = `u${options.id}|`;
     this.socket = dgram.createSocket({
       type: options.family === 6 ? 'udp6' : 'udp4',
-      ipv6Only: true,
+      ipv6Only: options.family === 6,
       recvBufferSize: 4 * 1024 * 1024,
       sendBufferSize: 4 * 1024 * 1024,
     });

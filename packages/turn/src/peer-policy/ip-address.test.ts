@@ -79,7 +79,10 @@ describe('formatIp', () => {
     { bytes: v6(0x2001, 0xdb8, 0, 1, 1, 1, 1, 1), text: '2001:db8:0:1:1:1:1:1' },
     { bytes: v6(0x2001, 0xdb8, 0, 0, 1, 0, 0, 1), text: '2001:db8::1:0:0:1' },
     { bytes: v6(0x2001, 0, 0, 1, 0, 0, 0, 1), text: '2001:0:0:1::1' },
-    { bytes: v6(0x2001, 0xdb8, 0xaaaa, 0xbbbb, 0xcccc, 0xdddd, 0xeeee, 0), text: '2001:db8:aaaa:bbbb:cccc:dddd:eeee:0' },
+    {
+      bytes: v6(0x2001, 0xdb8, 0xaaaa, 0xbbbb, 0xcccc, 0xdddd, 0xeeee, 0),
+      text: '2001:db8:aaaa:bbbb:cccc:dddd:eeee:0',
+    },
     { bytes: v6(1, 0, 0, 0, 0, 0, 0, 0), text: '1::' },
     { bytes: v6(0, 0, 0, 0, 0, 0xffff, 0xc000, 0x201), text: '::ffff:192.0.2.1' },
     { bytes: v6(0, 0, 0, 0, 0, 0, 0xc000, 0x201), text: '::c000:201' },
@@ -92,7 +95,10 @@ describe('formatIp', () => {
 
   it('throws ERR_TURN_INVALID_ARGUMENT for a length other than 4 or 16', () => {
     expect(() => formatIp(new Uint8Array(5))).toThrow(
-      expect.objectContaining({ code: 'ERR_TURN_INVALID_ARGUMENT', message: 'formatIp: expected 4 or 16 bytes, got 5' }),
+      expect.objectContaining({
+        code: 'ERR_TURN_INVALID_ARGUMENT',
+        message: 'formatIp: expected 4 or 16 bytes, got 5',
+      }),
     );
   });
 
@@ -101,7 +107,9 @@ describe('formatIp', () => {
       fc.uint8Array({ minLength: 4, maxLength: 4 }),
       fc.uint8Array({ minLength: 16, maxLength: 16 }),
       // Many zero groups, to exercise `::` placement.
-      fc.array(fc.constantFrom(0, 0, 0, 1, 0xffff), { minLength: 8, maxLength: 8 }).map((g) => v6(...g)),
+      fc
+        .array(fc.constantFrom(0, 0, 0, 1, 0xffff), { minLength: 8, maxLength: 8 })
+        .map((g) => v6(...g)),
     );
     fc.assert(
       fc.property(address, (b) => {
@@ -111,12 +119,17 @@ describe('formatIp', () => {
   });
 
   it('agrees with the WHATWG URL serializer on non-mapped IPv6 (also RFC 5952)', () => {
-    const groups = fc.array(fc.constantFrom(0, 0, 1, 0xabc, 0xffff), { minLength: 8, maxLength: 8 });
+    const groups = fc.array(fc.constantFrom(0, 0, 1, 0xabc, 0xffff), {
+      minLength: 8,
+      maxLength: 8,
+    });
     fc.assert(
       fc.property(groups, (g) => {
         const b = v6(...g);
         fc.pre(!isIpv4Mapped(b));
-        expect(`[${formatIp(b)}]`).toBe(new URL(`http://[${g.map((x) => x.toString(16)).join(':')}]/`).hostname);
+        expect(`[${formatIp(b)}]`).toBe(
+          new URL(`http://[${g.map((x) => x.toString(16)).join(':')}]/`).hostname,
+        );
       }),
     );
   });

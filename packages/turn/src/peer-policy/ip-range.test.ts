@@ -10,7 +10,12 @@ describe('parseIpRange', () => {
     { text: '0.0.0.0/0', first: '0.0.0.0', last: '255.255.255.255', prefixLength: 0 },
     { text: '8.8.8.8/32', first: '8.8.8.8', last: '8.8.8.8', prefixLength: 32 },
     { text: '8.8.8.8', first: '8.8.8.8', last: '8.8.8.8', prefixLength: 32 },
-    { text: 'fc00::/7', first: 'fc00::', last: 'fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', prefixLength: 7 },
+    {
+      text: 'fc00::/7',
+      first: 'fc00::',
+      last: 'fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff',
+      prefixLength: 7,
+    },
     { text: '2001:db8::1', first: '2001:db8::1', last: '2001:db8::1', prefixLength: 128 },
     { text: '::/0', first: '::', last: 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', prefixLength: 0 },
     {
@@ -24,7 +29,12 @@ describe('parseIpRange', () => {
     // IPv4-mapped ranges are stored as the IPv4 range they denote.
     { text: '::ffff:10.0.0.0/104', first: '10.0.0.0', last: '10.255.255.255', prefixLength: 8 },
     { text: '::ffff:1.2.3.4', first: '1.2.3.4', last: '1.2.3.4', prefixLength: 32 },
-    { text: '::ffff:1.0.0.0-::ffff:1.0.0.9', first: '1.0.0.0', last: '1.0.0.9', prefixLength: undefined },
+    {
+      text: '::ffff:1.0.0.0-::ffff:1.0.0.9',
+      first: '1.0.0.0',
+      last: '1.0.0.9',
+      prefixLength: undefined,
+    },
   ];
   for (const c of valid) {
     it(`parses ${c.text}`, () => {

@@ -5,7 +5,8 @@ import { createPeerPolicy } from './peer-policy.js';
 import type { PeerDecision, PeerPolicyConfig } from './peer-policy.js';
 
 /** Builders of every IPv6 form that embeds an IPv4 address. */
-const hex16 = (b: Uint8Array, i: number): string => (((b[i] ?? 0) << 8) | (b[i + 1] ?? 0)).toString(16);
+const hex16 = (b: Uint8Array, i: number): string =>
+  (((b[i] ?? 0) << 8) | (b[i + 1] ?? 0)).toString(16);
 const v4 = (text: string): Uint8Array => parseIp(text)!;
 
 function teredo(server: string, client: string): string {
@@ -144,7 +145,12 @@ describe('createPeerPolicy: IPv6 forms embedding a special IPv4 address are refu
 });
 
 describe('createPeerPolicy: operator overrides', () => {
-  const cases: { name: string; config: PeerPolicyConfig; address: string; expected: PeerDecision }[] = [
+  const cases: {
+    name: string;
+    config: PeerPolicyConfig;
+    address: string;
+    expected: PeerDecision;
+  }[] = [
     {
       name: 'allowedPeerIps opens a special range',
       config: { allowedPeerIps: ['10.0.0.0/8'] },
@@ -215,12 +221,16 @@ describe('createPeerPolicy: operator overrides', () => {
 
 describe('createPeerPolicy: loopback opt-in', () => {
   const policy = createPeerPolicy({ allowLoopbackPeers: true });
-  it.each(['127.0.0.1', '127.1.2.3', '::1', '::ffff:127.0.0.1', '2002:7f00:1::', '64:ff9b::127.0.0.1'])(
-    'allows %s with allowLoopbackPeers',
-    (address) => {
-      expect(policy.check(address)).toEqual(allowed);
-    },
-  );
+  it.each([
+    '127.0.0.1',
+    '127.1.2.3',
+    '::1',
+    '::ffff:127.0.0.1',
+    '2002:7f00:1::',
+    '64:ff9b::127.0.0.1',
+  ])('allows %s with allowLoopbackPeers', (address) => {
+    expect(policy.check(address)).toEqual(allowed);
+  });
   it.each(['10.0.0.1', '169.254.169.254', '0.0.0.0', '::'])('still refuses %s', (address) => {
     expect(policy.check(address).allowed).toBe(false);
   });
@@ -250,26 +260,34 @@ describe("createPeerPolicy: the server's own addresses", () => {
     expect(() => createPeerPolicy({ ownAddresses: ['relay.example'] })).toThrow(
       "ownAddresses: 'relay.example' is not an ip address",
     );
-    expect(() => createPeerPolicy().addOwnAddress('10.0.0.256')).toThrow(
-      expect.objectContaining({ code: 'ERR_TURN_INVALID_OPTION' }),
-    );
+    expect(() => {
+      createPeerPolicy().addOwnAddress('10.0.0.256');
+    }).toThrow(expect.objectContaining({ code: 'ERR_TURN_INVALID_OPTION' }));
   });
 });
 
 describe('createPeerPolicy: invalid input', () => {
   const policy = createPeerPolicy({ allowedPeerIps: ['0.0.0.0/0', '::/0'] });
-  it.each(['', 'localhost', '1.2.3.4.5', '01.2.3.4', 'fe80::1%eth0', '[::1]', ' 8.8.8.8', '1.2.3.4:3478'])(
-    'refuses %j as not an ip address, even with everything allowed',
-    (address) => {
-      expect(policy.check(address)).toEqual(denied('not an ip address'));
-    },
-  );
+  it.each([
+    '',
+    'localhost',
+    '1.2.3.4.5',
+    '01.2.3.4',
+    'fe80::1%eth0',
+    '[::1]',
+    ' 8.8.8.8',
+    '1.2.3.4:3478',
+  ])('refuses %j as not an ip address, even with everything allowed', (address) => {
+    expect(policy.check(address)).toEqual(denied('not an ip address'));
+  });
 
   it('throws naming the option and the bad range', () => {
     expect(() => createPeerPolicy({ deniedPeerIps: ['10.0.0.0/8', '10.0.0.0/40'] })).toThrow(
       "deniedPeerIps[1]: '10.0.0.0/40' has prefix length '40', expected 0..32",
     );
-    expect(() => createPeerPolicy({ allowedPeerIps: ['nope'] })).toThrow(/^allowedPeerIps\[0\]: 'nope'/);
+    expect(() => createPeerPolicy({ allowedPeerIps: ['nope'] })).toThrow(
+      /^allowedPeerIps\[0\]: 'nope'/,
+    );
   });
 });
 

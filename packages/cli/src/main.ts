@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+/**
+ * The `cloudproxy` command: `start` (everything, embedded defaults) and `turn` (the TURN/STUN
+ * server alone, coturn-compatible flags).
+ * @module
+ */
+import { Command } from 'commander';
+import { turnHelpText } from './config/turn-help.js';
+import { runStart } from './commands/start.js';
+import { loadConfig, runTurn } from './commands/turn.js';
+
+const VERSION = '0.1.0';
+
+/** Prints a configuration or startup error the way an operator needs it, and exits 1. */
+function fail(error: unknown): never {
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`cloudproxy: ${message}\n`);
+  process.exit(1);
+}
+
+async function main(argv: string[]): Promise<void> {
+  const program = new Command('cloudproxy')
+    .description('Self-hosted cloud proxy for real-time calling: TURN/STUN relay and more.')
+    .version(VERSION);
+  program
+    .command('start')
+    .description('run the whole system in one process with embedded defaults')
+    .option('--config <file>', 'YAML configuration (cloudproxy.yaml)')
+    .option('--data-dir <dir>', 'where generated secrets and certificates live', 'data')
+    .action(async (opts: { config?: string; dataDir?: string }) => {
+      await runStart(opts);
+    });
+  program
+    .command('turn')
+    .description('run the TURN/STUN server alone (coturn-compatible flags and turnserver.conf)')
+    .helpOption(false)
+    .allowUnknownOption(true)
+    .allowExcessArguments(true)
+    .argument('[options...]', 'coturn-style options, see `cloudproxy turn --help`')
+    .action(async (_args: string[], command: Command) => {
+      const args = command.args;
+      if (args.includes('--help') || args.includes('-h')) {
+        process.stdout.write(turnHelpText());
+        return;
+      }
+      await runTurn(loadConfig(args), () => loadConfig(args).server);
+    });
+  await program.parseAsync(argv);
+}
+
+main(process.argv).catch(fail);

@@ -2,23 +2,44 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const NODE_IO = ['node:dgram', 'node:net', 'node:tls', 'node:http', 'node:https', 'node:fs', 'node:child_process'];
+const NODE_IO = [
+  'node:dgram',
+  'node:net',
+  'node:tls',
+  'node:http',
+  'node:https',
+  'node:fs',
+  'node:child_process',
+];
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', 'coverage/**', 'bench/results/**', 'data/**'] },
+  {
+    ignores: [
+      '**/dist/**',
+      '**/node_modules/**',
+      'coverage/**',
+      'bench/results/**',
+      'data/**',
+      '.tmp/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   ...tseslint.configs.stylisticTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+      parserOptions: { project: ['./tsconfig.test.json'], tsconfigRootDir: import.meta.dirname },
     },
     linterOptions: { reportUnusedDisableDirectives: 'error' },
     rules: {
       '@typescript-eslint/switch-exhaustiveness-check': 'error',
+      '@typescript-eslint/no-confusing-void-expression': ['error', { ignoreArrowShorthand: true }],
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
-      '@typescript-eslint/no-unnecessary-condition': ['error', { allowConstantLoopConditions: true }],
+      '@typescript-eslint/no-unnecessary-condition': [
+        'error',
+        { allowConstantLoopConditions: true },
+      ],
       'no-console': 'error',
       complexity: ['error', 15],
       'max-lines': ['error', { max: 400, skipBlankLines: true, skipComments: true }],
@@ -29,7 +50,10 @@ export default tseslint.config(
     files: ['packages/stun/src/**/*.ts'],
     ignores: ['**/*.test.ts', 'packages/stun/src/node-crypto.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['node:*'], message: 'packages/stun is browser-safe' }] }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['node:*'], message: 'packages/stun is browser-safe' }] },
+      ],
       'no-restricted-globals': ['error', 'Buffer', 'process'],
     },
   },
@@ -38,12 +62,23 @@ export default tseslint.config(
     files: ['packages/turn/src/**/*.ts'],
     ignores: ['packages/turn/src/node/**', '**/*.test.ts'],
     rules: {
-      'no-restricted-imports': ['error', { paths: NODE_IO.map((name) => ({ name, message: 'the TURN core is Sans-IO; use packages/turn/src/node' })) }],
-      'no-restricted-properties': ['error', { object: 'Date', property: 'now', message: 'inject a Clock' }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: NODE_IO.map((name) => ({
+            name,
+            message: 'the TURN core is Sans-IO; use packages/turn/src/node',
+          })),
+        },
+      ],
+      'no-restricted-properties': [
+        'error',
+        { object: 'Date', property: 'now', message: 'inject a Clock' },
+      ],
     },
   },
   {
-    files: ['**/*.test.ts', 'test/**/*.ts', 'bench/**', 'scripts/**'],
+    files: ['**/*.test.ts', 'test/**/*.ts', 'packages/*/test/**/*.ts', 'bench/**', 'scripts/**'],
     rules: {
       '@typescript-eslint/no-non-null-assertion': 'off',
       '@typescript-eslint/no-explicit-any': 'off',
@@ -55,6 +90,16 @@ export default tseslint.config(
   {
     files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly' } },
+    languageOptions: {
+      parserOptions: { project: false, projectService: false },
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        URL: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        Buffer: 'readonly',
+      },
+    },
   },
 );

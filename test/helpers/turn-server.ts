@@ -14,11 +14,14 @@
  *   process: `startTurnServer` refuses that combination for coturn (see `supportsCombinedAuth`);
  * - Debian's build has no Prometheus support (`--prometheus` is unknown to it).
  *
- * Chromium binds its ICE sockets to a non-loopback interface (here eth0, 192.0.2.2) even to
- * reach 127.0.0.1, so its packets arrive at 127.0.0.1 with a non-loopback source address. That
- * works with the server listening on 127.0.0.1 only: Linux routes the answer back through `lo`.
- * Relay addresses stay on 127.0.0.1 (`--relay-ip 127.0.0.1`), so the server needs
- * `--allow-loopback-peers` for the two relay candidates to reach each other.
+ * Chromium and loopback (checked with coturn): Chromium binds its UDP ICE sockets to a
+ * non-loopback interface (eth0, 192.0.2.2 on these machines) even to reach 127.0.0.1, so a
+ * server listening on 127.0.0.1 sees TURN/UDP clients as 192.0.2.2:port (coturn's log:
+ * "local 127.0.0.1:P, remote 192.0.2.2:Q"); its TURN/TCP and TLS connections come from
+ * 127.0.0.1. Listening on 127.0.0.1 alone works (Linux delivers the answers to 192.0.2.2 through
+ * `lo`), so a server must not assume loopback listeners only see loopback clients. Relay
+ * addresses stay on 127.0.0.1 (`--relay-ip 127.0.0.1`) and both relay candidates are loopback
+ * addresses, hence `--allow-loopback-peers`. Listening on 0.0.0.0 is not needed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';

@@ -6,7 +6,11 @@ import pino from 'pino';
 import type { Logger } from '@cloudproxy/turn/node';
 
 /** Creates the logger: JSON lines, `debug` level when verbose, to `file` ('stdout' or unset = stdout). */
-export function createLogger(options: { verbose: boolean; file?: string | undefined; name: string }): Logger & { flush(): void } {
+export function createLogger(options: {
+  verbose: boolean;
+  file?: string | undefined;
+  name: string;
+}): Logger & { flush(): void } {
   const destination =
     options.file && options.file !== 'stdout' && options.file !== '-'
       ? pino.destination({ dest: options.file, mkdir: true, sync: false })
@@ -22,10 +26,20 @@ export function createLogger(options: { verbose: boolean; file?: string | undefi
     destination,
   );
   return {
-    debug: (fields, message) => { log.debug(fields, message); },
-    info: (fields, message) => { log.info(fields, message); },
-    warn: (fields, message) => { log.warn(fields, message); },
-    error: (fields, message) => { log.error(fields, message); },
-    flush: () => { destination.flushSync(); },
+    debug: (fields, message) => {
+      log.debug(fields, message);
+    },
+    info: (fields, message) => {
+      log.info(fields, message);
+    },
+    warn: (fields, message) => {
+      log.warn(fields, message);
+    },
+    error: (fields, message) => {
+      log.error(fields, message);
+    },
+    flush: () => {
+      destination.flushSync();
+    },
   };
 }

@@ -37,7 +37,7 @@ async function main(argv: string[]): Promise<void> {
     .allowUnknownOption(true)
     .allowExcessArguments(true)
     .argument('[options...]', 'coturn-style options, see `cloudproxy turn --help`')
-    .action(async (_args: string[], command: Command) => {
+    .action(async (_args: string[], _options: unknown, command: Command) => {
       const args = command.args;
       if (args.includes('--help') || args.includes('-h')) {
         process.stdout.write(turnHelpText());

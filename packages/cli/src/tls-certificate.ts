@@ -19,7 +19,10 @@ export interface CertificateFiles {
  * Returns `dir/cert.pem` and `dir/key.pem`, generating a self-signed P-256 certificate for
  * `hosts` (valid 825 days) when they don't exist yet.
  */
-export function ensureSelfSignedCertificate(dir: string, hosts: readonly string[]): CertificateFiles {
+export function ensureSelfSignedCertificate(
+  dir: string,
+  hosts: readonly string[],
+): CertificateFiles {
   const certFile = path.join(dir, 'cert.pem');
   const keyFile = path.join(dir, 'key.pem');
   if (existsSync(certFile) && existsSync(keyFile)) return { certFile, keyFile, generated: false };
@@ -28,9 +31,23 @@ export function ensureSelfSignedCertificate(dir: string, hosts: readonly string[
   execFileSync(
     'openssl',
     [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-      '-keyout', keyFile, '-out', certFile, '-days', '825',
-      '-subj', `/CN=${hosts[0] ?? 'localhost'}`, '-addext', `subjectAltName=${san}`,
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+      '-days',
+      '825',
+      '-subj',
+      `/CN=${hosts[0] ?? 'localhost'}`,
+      '-addext',
+      `subjectAltName=${san}`,
     ],
     { stdio: 'pipe' },
   );

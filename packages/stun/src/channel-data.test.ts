@@ -1,15 +1,24 @@
 import { describe, expect, it } from 'vitest';
-import { decodeChannelData, encodeChannelData, isChannelData, writeChannelDataHeader } from './channel-data.js';
+import {
+  decodeChannelData,
+  encodeChannelData,
+  isChannelData,
+  writeChannelDataHeader,
+} from './channel-data.js';
 import { StunDecodeError, StunEncodeError } from './errors.js';
 
 describe('ChannelData (RFC 8656 §12.4)', () => {
   it('encodes header and data, padding to 4 bytes with zeros only when asked', () => {
     const data = Uint8Array.of(1, 2, 3, 4, 5);
-    expect(encodeChannelData(0x4001, data, false)).toEqual(Uint8Array.of(0x40, 0x01, 0, 5, 1, 2, 3, 4, 5));
+    expect(encodeChannelData(0x4001, data, false)).toEqual(
+      Uint8Array.of(0x40, 0x01, 0, 5, 1, 2, 3, 4, 5),
+    );
     expect(encodeChannelData(0x4001, data, true)).toEqual(
       Uint8Array.of(0x40, 0x01, 0, 5, 1, 2, 3, 4, 5, 0, 0, 0),
     );
-    expect(encodeChannelData(0x4fff, new Uint8Array(0), true)).toEqual(Uint8Array.of(0x4f, 0xff, 0, 0));
+    expect(encodeChannelData(0x4fff, new Uint8Array(0), true)).toEqual(
+      Uint8Array.of(0x4f, 0xff, 0, 0),
+    );
     expect(encodeChannelData(0x4000, Uint8Array.of(1, 2, 3, 4), true)).toHaveLength(8);
   });
 
@@ -24,9 +33,13 @@ describe('ChannelData (RFC 8656 §12.4)', () => {
 
   it.each([
     ['fewer than 4 bytes', [0x40, 0, 0], 'length 3, expected at least 4'],
-    ['channel 0x3fff', [0x3f, 0xff, 0, 0], 'channel number 0x3fff out of range 0x4000..0x4fff'],
-    ['reserved channel 0x5000', [0x50, 0x00, 0, 0], 'channel number 0x5000 out of range'],
-    ['a length past the end', [0x40, 0, 0, 5, 1, 2, 3, 4], 'length field 5 exceeds the 4 bytes after the header'],
+    ['channel 0x3fff', [0x3f, 0xff, 0, 0], 'channel number 0x3fff out of range 0x4000..0x7fff'],
+    ['channel 0x8000', [0x80, 0x00, 0, 0], 'channel number 0x8000 out of range'],
+    [
+      'a length past the end',
+      [0x40, 0, 0, 5, 1, 2, 3, 4],
+      'length field 5 exceeds the 4 bytes after the header',
+    ],
   ])('rejects %s', (_case, bytes, reason) => {
     expect(() => decodeChannelData(Uint8Array.from(bytes))).toThrow(StunDecodeError);
     expect(() => decodeChannelData(Uint8Array.from(bytes))).toThrow(`channel-data: ${reason}`);
@@ -37,7 +50,8 @@ describe('ChannelData (RFC 8656 §12.4)', () => {
     [[0x4f, 0xff, 0, 0], true],
     [[0x40, 0, 0], false],
     [[0x3f, 0, 0, 0], false],
-    [[0x50, 0, 0, 0], false],
+    [[0x7f, 0xff, 0, 0], true],
+    [[0x80, 0, 0, 0], false],
     [[0x00, 0x01, 0, 0], false],
   ])('isChannelData(%j) is %s', (bytes, expected) => {
     expect(isChannelData(Uint8Array.from(bytes))).toBe(expected);
@@ -51,7 +65,7 @@ describe('ChannelData (RFC 8656 §12.4)', () => {
 
   it.each([
     ['channel 0x3fff', 0x3fff, 0, 0, 8],
-    ['channel 0x5000', 0x5000, 0, 0, 8],
+    ['channel 0x8000', 0x8000, 0, 0, 8],
     ['a length over 65535', 0x4000, 0x10000, 0, 8],
     ['a negative length', 0x4000, -1, 0, 8],
     ['an offset past the end', 0x4000, 0, 5, 8],
@@ -65,7 +79,7 @@ describe('ChannelData (RFC 8656 §12.4)', () => {
   it('encodeChannelData rejects data over 65535 bytes and bad channels', () => {
     expect(() => encodeChannelData(0x4000, new Uint8Array(65536), false)).toThrow(StunEncodeError);
     expect(() => encodeChannelData(0x1000, new Uint8Array(1), false)).toThrow(
-      'channel-data: channel number 4096 out of range 0x4000..0x4fff',
+      'channel-data: channel number 4096 out of range 0x4000..0x7fff',
     );
   });
 });

@@ -3,15 +3,19 @@
  * @module
  */
 import { padLength, viewOf } from './attribute.js';
-import { CHANNEL_DATA_HEADER_LENGTH, MAX_CHANNEL_NUMBER, MIN_CHANNEL_NUMBER } from './constants.js';
+import {
+  CHANNEL_DATA_HEADER_LENGTH,
+  MAX_LEGACY_CHANNEL_NUMBER,
+  MIN_CHANNEL_NUMBER,
+} from './constants.js';
 import { StunDecodeError, StunEncodeError } from './errors.js';
 import type { ChannelData } from './types.js';
 
 /** Largest ChannelData payload (16-bit length field). RFC 8656 §12.4. */
 const MAX_DATA_LENGTH = 0xffff;
-/** First byte of every valid ChannelData message: channel numbers 0x4000..0x4FFF. */
+/** First byte of every valid ChannelData message: channel numbers 0x4000..0x7FFF (RFC 5766 range). */
 const MIN_FIRST_BYTE = MIN_CHANNEL_NUMBER >> 8;
-const MAX_FIRST_BYTE = MAX_CHANNEL_NUMBER >> 8;
+const MAX_FIRST_BYTE = MAX_LEGACY_CHANNEL_NUMBER >> 8;
 
 function hex(value: number): string {
   return `0x${value.toString(16).padStart(4, '0')}`;
@@ -21,13 +25,13 @@ function isChannelNumber(channelNumber: number): boolean {
   return (
     Number.isInteger(channelNumber) &&
     channelNumber >= MIN_CHANNEL_NUMBER &&
-    channelNumber <= MAX_CHANNEL_NUMBER
+    channelNumber <= MAX_LEGACY_CHANNEL_NUMBER
   );
 }
 
 /**
  * Cheap test that `bytes` look like ChannelData: at least 4 bytes and a first byte of
- * 0x40..0x4F (channel numbers 0x4000..0x4FFF). STUN messages start with 0x00..0x3F. RFC 8656 §12.4.
+ * 0x40..0x7F (channel numbers 0x4000..0x7FFF, the RFC 5766 range). STUN messages start with 0x00..0x3F. RFC 8656 §12.4.
  */
 export function isChannelData(bytes: Uint8Array): boolean {
   if (bytes.length < CHANNEL_DATA_HEADER_LENGTH) {
@@ -41,7 +45,7 @@ export function isChannelData(bytes: Uint8Array): boolean {
  * Decodes a ChannelData message. Trailing bytes after the data (padding, RFC 8656 §12.5) are
  * allowed and ignored. `data` views `bytes`: it is valid until that buffer is reused.
  * Throws StunDecodeError if there are fewer than 4 bytes, the channel number is outside
- * 0x4000..0x4FFF, or the length field exceeds the bytes after the header. RFC 8656 §12.4.
+ * 0x4000..0x7FFF, or the length field exceeds the bytes after the header. RFC 8656 §12.4.
  */
 export function decodeChannelData(bytes: Uint8Array): ChannelData {
   if (bytes.length < CHANNEL_DATA_HEADER_LENGTH) {
@@ -56,7 +60,7 @@ export function decodeChannelData(bytes: Uint8Array): ChannelData {
   if (!isChannelNumber(channelNumber)) {
     throw new StunDecodeError(
       'channel-data',
-      `channel number ${hex(channelNumber)} out of range 0x4000..0x4fff`,
+      `channel number ${hex(channelNumber)} out of range 0x4000..0x7fff`,
     );
   }
   const available = bytes.length - CHANNEL_DATA_HEADER_LENGTH;
@@ -75,7 +79,7 @@ export function decodeChannelData(bytes: Uint8Array): ChannelData {
 /**
  * Writes a ChannelData header (channel number, data length) into `target` at `offset`, so a
  * caller can place the data after it without another copy. RFC 8656 §12.4.
- * Throws StunEncodeError if the channel number is outside 0x4000..0x4FFF, the length exceeds
+ * Throws StunEncodeError if the channel number is outside 0x4000..0x7FFF, the length exceeds
  * 0xFFFF, or the header does not fit in `target`.
  */
 export function writeChannelDataHeader(
@@ -87,7 +91,7 @@ export function writeChannelDataHeader(
   if (!isChannelNumber(channelNumber)) {
     throw new StunEncodeError(
       'channel-data',
-      `channel number ${String(channelNumber)} out of range 0x4000..0x4fff`,
+      `channel number ${String(channelNumber)} out of range 0x4000..0x7fff`,
     );
   }
   if (!Number.isInteger(length) || length < 0 || length > MAX_DATA_LENGTH) {

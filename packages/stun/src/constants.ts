@@ -16,8 +16,13 @@ export const ATTRIBUTE_HEADER_LENGTH = 4;
 export const CHANNEL_DATA_HEADER_LENGTH = 4;
 /** Lowest valid channel number. RFC 8656 §12. */
 export const MIN_CHANNEL_NUMBER = 0x4000;
-/** Highest valid channel number. RFC 8656 §12. */
+/** Highest channel number a client should pick. RFC 8656 §12. */
 export const MAX_CHANNEL_NUMBER = 0x4fff;
+/**
+ * Highest channel number accepted on the wire: RFC 5766 §11 allowed 0x4000-0x7FFF and clients
+ * still use it (coturn's turnutils_uclient among them); the range never collides with STUN.
+ */
+export const MAX_LEGACY_CHANNEL_NUMBER = 0x7fff;
 /** XOR constant of the FINGERPRINT attribute ("STUN" in ASCII). RFC 8489 §14.7. */
 export const FINGERPRINT_XOR = 0x5354554e;
 /** Largest STUN message or ChannelData we accept (fits a 16-bit length plus header). */

@@ -4,7 +4,11 @@ import { lifetime, software, username } from './attributes/index.js';
 import { AttrType, MessageClass, Method } from './constants.js';
 import { encodeMessage, newTransactionId } from './encode.js';
 import { StunEncodeError } from './errors.js';
-import { verifyFingerprint, verifyMessageIntegrity, verifyMessageIntegritySha256 } from './integrity.js';
+import {
+  verifyFingerprint,
+  verifyMessageIntegrity,
+  verifyMessageIntegritySha256,
+} from './integrity.js';
 import { decodeMessage } from './message.js';
 import { nodeStunCrypto } from './node-crypto.js';
 import type { MessageSpec, StunCrypto } from './types.js';
@@ -60,7 +64,9 @@ describe('encodeMessage', () => {
     [{ integritySha256Key: KEY }, 'MESSAGE-INTEGRITY-SHA256'],
   ])('throws StunEncodeError for a key without StunCrypto (%j)', (extra, name) => {
     expect(() => encodeMessage(spec(extra))).toThrow(StunEncodeError);
-    expect(() => encodeMessage(spec(extra))).toThrow(`attribute/${name}: a key was given without a StunCrypto`);
+    expect(() => encodeMessage(spec(extra))).toThrow(
+      `attribute/${name}: a key was given without a StunCrypto`,
+    );
   });
 
   it('does not need StunCrypto for FINGERPRINT alone', () => {
@@ -83,9 +89,9 @@ describe('encodeMessage', () => {
   });
 
   it('rejects an attribute value over 65535 bytes, naming the attribute', () => {
-    expect(() => encodeMessage(spec({ attributes: [rawAttr(AttrType.Data, new Uint8Array(65536))] }))).toThrow(
-      'attribute/DATA: length 65536, max 65535',
-    );
+    expect(() =>
+      encodeMessage(spec({ attributes: [rawAttr(AttrType.Data, new Uint8Array(65536))] })),
+    ).toThrow('attribute/DATA: length 65536, max 65535');
   });
 
   it('rejects a message whose body exceeds the 16-bit length field', () => {
@@ -99,7 +105,9 @@ describe('encodeMessage', () => {
 
   it('accepts the largest possible message', () => {
     const value = new Uint8Array(65520); // 4 + 65520 + 8 = 65532, the largest multiple of 4
-    const bytes = encodeMessage(spec({ attributes: [rawAttr(AttrType.Data, value)], fingerprint: true }));
+    const bytes = encodeMessage(
+      spec({ attributes: [rawAttr(AttrType.Data, value)], fingerprint: true }),
+    );
     expect(bytes.length).toBe(20 + 65532);
     expect(verifyFingerprint(decodeMessage(bytes))).toBe(true);
   });

@@ -19,7 +19,10 @@ const TID = new Uint8Array(12).fill(1);
 const KEY = new TextEncoder().encode('pass');
 const OTHER = new TextEncoder().encode('other');
 
-function build(attributes: AttributeEntry[], extra: { integrityKey?: Uint8Array; sha?: Uint8Array; fp?: boolean } = {}) {
+function build(
+  attributes: AttributeEntry[],
+  extra: { integrityKey?: Uint8Array; sha?: Uint8Array; fp?: boolean } = {},
+) {
   return encodeMessage(
     {
       method: Method.Binding,
@@ -56,6 +59,12 @@ describe('verifyMessageIntegrity', () => {
     expect(verifyMessageIntegrity(short, KEY, nodeStunCrypto)).toBe(false);
   });
 
+  it('is false when StunCrypto returns a digest of another length', () => {
+    const msg = decodeMessage(build([attr(software, 'x')], { integrityKey: KEY }));
+    const short = { ...nodeStunCrypto, hmacSha1: () => new Uint8Array(16) };
+    expect(verifyMessageIntegrity(msg, KEY, short)).toBe(false);
+  });
+
   it('still verifies when ignored attributes follow MESSAGE-INTEGRITY', () => {
     const bytes = build([attr(software, 'x')], { integrityKey: KEY });
     const extended = Uint8Array.of(...bytes, 0x00, 0x06, 0x00, 0x01, 0x61, 0, 0, 0);
@@ -65,7 +74,7 @@ describe('verifyMessageIntegrity', () => {
 
   it('detects a flipped bit anywhere before the attribute', () => {
     const bytes = build([attr(software, 'hello')], { integrityKey: KEY });
-    bytes[25] ^= 1;
+    bytes[25] = bytes.at(25)! ^ 1;
     expect(verifyMessageIntegrity(decodeMessage(bytes), KEY, nodeStunCrypto)).toBe(false);
   });
 });
@@ -78,14 +87,16 @@ describe('verifyMessageIntegritySha256', () => {
   });
 
   it.each([8, 18, 36])('is false for an invalid length of %i bytes', (length) => {
-    const msg = decodeMessage(build([rawAttr(AttrType.MessageIntegritySha256, new Uint8Array(length))]));
+    const msg = decodeMessage(
+      build([rawAttr(AttrType.MessageIntegritySha256, new Uint8Array(length))]),
+    );
     expect(verifyMessageIntegritySha256(msg, KEY, nodeStunCrypto)).toBe(false);
   });
 
   it('is false when absent, and covers a preceding MESSAGE-INTEGRITY', () => {
     expect(verifyMessageIntegritySha256(decodeMessage(build([])), KEY, nodeStunCrypto)).toBe(false);
     const bytes = build([attr(software, 'x')], { integrityKey: KEY, sha: KEY });
-    bytes[bytes.length - 40] ^= 1; // inside MESSAGE-INTEGRITY
+    bytes[bytes.length - 40] = bytes.at(bytes.length - 40)! ^ 1; // inside MESSAGE-INTEGRITY
     expect(verifyMessageIntegritySha256(decodeMessage(bytes), KEY, nodeStunCrypto)).toBe(false);
   });
 });
@@ -95,7 +106,7 @@ describe('verifyFingerprint', () => {
     expect(verifyFingerprint(decodeMessage(build([])))).toBeUndefined();
     const bytes = build([attr(software, 'x')], { fp: true });
     expect(verifyFingerprint(decodeMessage(bytes))).toBe(true);
-    bytes[bytes.length - 1] ^= 1;
+    bytes[bytes.length - 1] = bytes.at(bytes.length - 1)! ^ 1;
     expect(verifyFingerprint(decodeMessage(bytes))).toBe(false);
     const long = decodeMessage(build([rawAttr(AttrType.Fingerprint, new Uint8Array(8))]));
     expect(verifyFingerprint(long)).toBe(false);
@@ -108,13 +119,15 @@ describe('longTermKey / computeUserhash', () => {
     expect(longTermKey('user', 'realm', '\u2168', PasswordAlgorithmId.Md5, nodeStunCrypto)).toEqual(
       nodeStunCrypto.md5(input),
     );
-    expect(longTermKey('user', 'realm', 'I\u00adX', PasswordAlgorithmId.Sha256, nodeStunCrypto)).toEqual(
-      nodeStunCrypto.sha256(input),
-    );
+    expect(
+      longTermKey('user', 'realm', 'I\u00adX', PasswordAlgorithmId.Sha256, nodeStunCrypto),
+    ).toEqual(nodeStunCrypto.sha256(input));
   });
 
   it('throws StunEncodeError for an unknown algorithm', () => {
-    expect(() => longTermKey('u', 'r', 'p', 3 as PasswordAlgorithmId, nodeStunCrypto)).toThrow(StunEncodeError);
+    expect(() => longTermKey('u', 'r', 'p', 3 as PasswordAlgorithmId, nodeStunCrypto)).toThrow(
+      StunEncodeError,
+    );
     expect(() => longTermKey('u', 'r', 'p', 3 as PasswordAlgorithmId, nodeStunCrypto)).toThrow(
       'long-term-key: unknown password algorithm 3',
     );

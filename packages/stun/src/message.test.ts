@@ -10,7 +10,12 @@ import type { AttributeEntry } from './types.js';
 const TID = Uint8Array.from({ length: 12 }, (_, i) => i + 1);
 
 function build(attributes: AttributeEntry[], method: number = Method.Allocate): Uint8Array {
-  return encodeMessage({ method, messageClass: MessageClass.Request, transactionId: TID, attributes });
+  return encodeMessage({
+    method,
+    messageClass: MessageClass.Request,
+    transactionId: TID,
+    attributes,
+  });
 }
 
 function decodeError(bytes: Uint8Array): StunDecodeError {
@@ -60,8 +65,16 @@ describe('decodeMessage header checks', () => {
       }),
       'message length 18 is not a multiple of 4',
     ],
-    ['trailing bytes', Uint8Array.of(...VALID, 0, 0, 0, 0), 'message length 16 does not match the 20 bytes'],
-    ['a truncated body', VALID.subarray(0, VALID.length - 4), 'message length 16 does not match the 12 bytes'],
+    [
+      'trailing bytes',
+      Uint8Array.of(...VALID, 0, 0, 0, 0),
+      'message length 16 does not match the 20 bytes',
+    ],
+    [
+      'a truncated body',
+      VALID.subarray(0, VALID.length - 4),
+      'message length 16 does not match the 12 bytes',
+    ],
     [
       'a bad magic cookie',
       withHeader(VALID, (v) => {
@@ -162,7 +175,8 @@ describe('integrity attribute positions (RFC 8489 §14.5-14.7)', () => {
   const USER = attr(username, 'late');
   const UNKNOWN = rawAttr(0x0031, new Uint8Array(0));
 
-  const types = (entries: AttributeEntry[]): number[] => decodeMessage(build(entries)).attributes.map((a) => a.type);
+  const types = (entries: AttributeEntry[]): number[] =>
+    decodeMessage(build(entries)).attributes.map((a) => a.type);
 
   it('keeps MESSAGE-INTEGRITY, MESSAGE-INTEGRITY-SHA256 and FINGERPRINT in that order', () => {
     expect(types([USER, MI, MI256, FP])).toEqual([0x0006, 0x0008, 0x001c, 0x8028]);
@@ -227,8 +241,18 @@ describe('isStunMessage / readMessageHeader', () => {
 
   it.each([
     ['short input', new Uint8Array(19)],
-    ['top bits set', withHeader(VALID, (v) => v.setUint16(0, 0x4001))],
-    ['bad cookie', withHeader(VALID, (v) => v.setUint32(4, 0))],
+    [
+      'top bits set',
+      withHeader(VALID, (v) => {
+        v.setUint16(0, 0x4001);
+      }),
+    ],
+    [
+      'bad cookie',
+      withHeader(VALID, (v) => {
+        v.setUint32(4, 0);
+      }),
+    ],
   ])('returns undefined for %s', (_case, bytes) => {
     expect(readMessageHeader(bytes)).toBeUndefined();
     expect(isStunMessage(bytes)).toBe(false);

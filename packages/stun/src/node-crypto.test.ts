@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { nodeStunCrypto } from './node-crypto.js';
 
 const text = (s: string): Uint8Array => new TextEncoder().encode(s);
-const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+const hex = (b: Uint8Array): string =>
+  Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 
 describe('nodeStunCrypto', () => {
   it('computes MD5, SHA-256 and HMACs (RFC 1321, FIPS 180-4, RFC 2202/4231 vectors)', () => {

@@ -29,7 +29,14 @@ const STUN = encodeMessage({
 const CD_PADDED = encodeChannelData(0x4001, Uint8Array.of(1, 2, 3, 4, 5), true); // 5 data + 3 padding
 const CD_EMPTY = encodeChannelData(0x4fff, new Uint8Array(0), true);
 const CD_ALIGNED = encodeChannelData(0x4002, Uint8Array.of(9, 9, 9, 9), true);
-const STREAM = Uint8Array.of(...STUN, ...CD_PADDED, ...CD_EMPTY, ...STUN, ...CD_ALIGNED, ...CD_PADDED);
+const STREAM = Uint8Array.of(
+  ...STUN,
+  ...CD_PADDED,
+  ...CD_EMPTY,
+  ...STUN,
+  ...CD_ALIGNED,
+  ...CD_PADDED,
+);
 const EXPECTED: Frame[] = [
   { kind: 'stun', bytes: Array.from(STUN) },
   { kind: 'channel-data', bytes: Array.from(CD_PADDED.subarray(0, 9)) },
@@ -108,6 +115,15 @@ describe('StreamFramer', () => {
     expect(Array.from(views[1]!)).toEqual(Array.from(STUN));
   });
 
+  it('copies the unconsumed part of a Node Buffer chunk, which the caller may reuse', () => {
+    const { framer, frames } = collect();
+    const chunk = Buffer.from(Uint8Array.of(...CD_EMPTY, ...STUN.subarray(0, 12)));
+    framer.push(chunk);
+    chunk.fill(0);
+    framer.push(STUN.subarray(12));
+    expect(frames.map((f) => f.bytes)).toEqual([Array.from(CD_EMPTY), Array.from(STUN)]);
+  });
+
   it('keeps working after the frame handler throws', () => {
     let calls = 0;
     const framer = new StreamFramer(() => {
@@ -126,9 +142,16 @@ describe('StreamFramer', () => {
   it.each([
     ['first bits 10', [0x80, 0, 0, 0], 'first byte 0x80 starts neither stun nor channel data'],
     ['first bits 11', [0xff, 0, 0, 0, 0, 0, 0, 0], 'first byte 0xff starts neither'],
-    ['a reserved channel', [0x50, 0x00, 0, 0], 'reserved channel number 0x5000'],
-    ['a STUN length not a multiple of 4', [0, 1, 0, 2, 0x21, 0x12, 0xa4, 0x42], 'stun message length 2 is not a multiple of 4'],
-    ['a bad magic cookie', [0, 1, 0, 0, 1, 2, 3, 4], 'magic cookie 0x01020304, expected 0x2112a442'],
+    [
+      'a STUN length not a multiple of 4',
+      [0, 1, 0, 2, 0x21, 0x12, 0xa4, 0x42],
+      'stun message length 2 is not a multiple of 4',
+    ],
+    [
+      'a bad magic cookie',
+      [0, 1, 0, 0, 1, 2, 3, 4],
+      'magic cookie 0x01020304, expected 0x2112a442',
+    ],
   ])('fails on %s and stays failed', (_case, bytes, reason) => {
     const { framer, frames } = collect();
     framer.push(CD_EMPTY);
@@ -144,7 +167,7 @@ describe('StreamFramer', () => {
     expect((error as StunDecodeError).message).toContain(`stream: ${reason}`);
     expect(() => {
       framer.push(CD_EMPTY);
-    }).toThrow(error as Error);
+    }).toThrow(error);
     expect(frames).toHaveLength(1);
   });
 

@@ -7,7 +7,6 @@ import {
   CHANNEL_DATA_HEADER_LENGTH,
   HEADER_LENGTH,
   MAGIC_COOKIE,
-  MAX_CHANNEL_NUMBER,
   MAX_MESSAGE_LENGTH,
 } from './constants.js';
 import { StunDecodeError, StunOptionError } from './errors.js';
@@ -43,14 +42,14 @@ interface FrameInfo {
  * StreamFramer splits a TCP or TLS byte stream into STUN messages (20 + length bytes) and
  * ChannelData messages (4 + length bytes, delivered without their padding, which is consumed
  * from the stream: RFC 8656 §12.5). The first two bits of a frame select its kind: 00 STUN,
- * 01 ChannelData (channels 0x4000..0x4FFF; 0x5000..0x7FFF are reserved). RFC 8656 §12.4, §12.5.
+ * 01 ChannelData (channels 0x4000..0x7FFF, the RFC 5766 range). RFC 8656 §12.4, §12.5.
  *
  * `push` accepts any chunking, from single bytes to many frames at once, copying each byte at
  * most twice. A frame wholly inside one chunk is delivered as a view of it; any frame is valid
  * only during the `onFrame` call, so copy it to keep it. The framer never keeps a reference to
  * a chunk after `push` returns. It is not reentrant: do not call `push` from `onFrame`.
  *
- * On garbage (first bits 10 or 11, a reserved channel, a STUN length not a multiple of 4, a bad
+ * On garbage (first bits 10 or 11, a STUN length not a multiple of 4, a bad
  * magic cookie) or a frame over `maxFrameBytes`, `push` throws StunDecodeError (place `stream`)
  * and the framer stays failed: every later `push` throws the same error. The connection should
  * be closed. An error thrown by `onFrame` propagates without failing the framer.
@@ -130,9 +129,6 @@ export class StreamFramer {
     if (kind === KIND_STUN) {
       frame = this.#stunFrame(view, length);
     } else if (kind === KIND_CHANNEL_DATA) {
-      if (first > MAX_CHANNEL_NUMBER) {
-        this.#fail(`reserved channel number 0x${first.toString(16)}`);
-      }
       const padded = padLength(length);
       frame = {
         kind: 'channel-data',

@@ -77,7 +77,7 @@ export interface ErrorCodeValue {
   readonly reason: string;
 }
 
-/** Value of ADDRESS-ERROR-CODE. RFC 8656 §18.13. */
+/** Value of ADDRESS-ERROR-CODE. RFC 8656 §18.12. */
 export interface AddressErrorCodeValue {
   readonly family: number;
   readonly code: number;

@@ -1,5 +1,14 @@
 /**
  * RFC 5769 test vectors (§2.1-2.4) and the RFC 8489 Appendix B.1 vector as corrected by erratum 6268.
+ *
+ * Padding: the §2.1-2.3 vectors pad USERNAME/SOFTWARE with 0x20 (spaces), which RFC 8489 §14
+ * allows senders to do, while encodeMessage always pads with zeros. So for those vectors we
+ * (1) verify MESSAGE-INTEGRITY and FINGERPRINT over the vector bytes as given, (2) check that
+ * the re-encoding equals the vector everywhere except the padding bytes and the two digests
+ * that cover them, and that its own digests verify, and (3) for §2.1, check that the
+ * re-encoding equals the vector with zeroed padding and digests recomputed by reference code
+ * (node:crypto HMAC, zlib CRC-32). The §2.4 and B.1 vectors pad with zeros and must re-encode
+ * byte for byte.
  * @module
  */
 import { createHmac } from 'node:crypto';
@@ -466,5 +475,19 @@ describe('RFC 8489 Appendix B.1 (erratum 6268) request with MESSAGE-INTEGRITY-SH
       nodeStunCrypto,
     );
     expect(bytes).toEqual(SAMPLE_SHA256_REQUEST);
+  });
+});
+
+describe('Node Buffer inputs (Buffer#slice does not copy)', () => {
+  it('decodes, reads XOR addresses and verifies without modifying the Buffer', () => {
+    for (const vector of [SAMPLE_IPV4_RESPONSE, SAMPLE_IPV6_RESPONSE]) {
+      const buffer = Buffer.from(vector);
+      const msg = decodeMessage(buffer);
+      expect(msg.get(xorMappedAddress)?.port).toBe(32853);
+      expect(verifyMessageIntegrity(msg, SHORT_TERM_KEY, nodeStunCrypto)).toBe(true);
+      expect(verifyFingerprint(msg)).toBe(true);
+      expect(verifyMessageIntegrity(msg, SHORT_TERM_KEY, nodeStunCrypto)).toBe(true);
+      expect(Uint8Array.from(buffer)).toEqual(vector);
+    }
   });
 });

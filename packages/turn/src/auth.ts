@@ -66,12 +66,15 @@ export class Authenticator {
   readonly #userhashes = new Map<string, string>();
   readonly #secrets: readonly string[];
 
-  constructor(options: { realm: string; auth: AuthOptions | ResolvedAuthOptions; crypto: StunCrypto }) {
+  constructor(options: {
+    realm: string;
+    auth: AuthOptions | ResolvedAuthOptions;
+    crypto: StunCrypto;
+  }) {
     this.#realm = options.realm;
     this.#crypto = options.crypto;
     this.#secrets = options.auth.staticAuthSecrets ?? [];
-    const users = options.auth.users ?? {};
-    const entries = users instanceof Map ? [...users.entries()] : Object.entries(users);
+    const entries = userEntries(options.auth.users);
     for (const [name, password] of entries) {
       this.#users.set(name, { password, keys: new Map() });
       this.#userhashes.set(toHex(computeUserhash(name, this.#realm, this.#crypto)), name);
@@ -90,7 +93,12 @@ export class Authenticator {
     const realm = msg.get(realmAttr);
     const nonce = msg.get(nonceAttr);
     if (name === undefined || realm === undefined || nonce === undefined) {
-      return { ok: false, code: 400, cause: 'missing username, realm or nonce', credentialed: true };
+      return {
+        ok: false,
+        code: 400,
+        cause: 'missing username, realm or nonce',
+        credentialed: true,
+      };
     }
     // 3. Invalid or expired NONCE: 438 with a fresh nonce.
     const nonceState = nonces.check(nonce, clientIp, nowMs);
@@ -139,7 +147,13 @@ export class Authenticator {
       return { ok: false, code: 401, cause: 'credentials expired', credentialed: true };
     }
     for (const secret of this.#secrets) {
-      const key = longTermKey(name, this.#realm, restPassword(secret, name, this.#crypto), algorithm as PasswordAlgorithmId, this.#crypto);
+      const key = longTermKey(
+        name,
+        this.#realm,
+        restPassword(secret, name, this.#crypto),
+        algorithm as PasswordAlgorithmId,
+        this.#crypto,
+      );
       if (check(key)) return success(name, rest.user, key, sha256, rest.expiresAtS);
     }
     return { ok: false, code: 401, cause: 'wrong password', credentialed: true };
@@ -148,7 +162,13 @@ export class Authenticator {
   #staticUserKey(name: string, user: StaticUser, algorithm: number): Uint8Array {
     let key = user.keys.get(algorithm);
     if (!key) {
-      key = longTermKey(name, this.#realm, user.password, algorithm as PasswordAlgorithmId, this.#crypto);
+      key = longTermKey(
+        name,
+        this.#realm,
+        user.password,
+        algorithm as PasswordAlgorithmId,
+        this.#crypto,
+      );
       user.keys.set(algorithm, key);
     }
     return key;
@@ -173,6 +193,21 @@ export class Authenticator {
     if (!same) return undefined;
     return offered.some((a) => a.algorithm === chosen.algorithm) ? chosen.algorithm : undefined;
   }
+}
+
+/** Users as [name, password] pairs, from a Map or a plain object. */
+function userEntries(
+  users: ReadonlyMap<string, string> | Readonly<Record<string, string>> | undefined,
+): [string, string][] {
+  if (users === undefined) return [];
+  if (isMap(users)) return [...users.entries()];
+  return Object.entries(users);
+}
+
+function isMap(
+  users: ReadonlyMap<string, string> | Readonly<Record<string, string>>,
+): users is ReadonlyMap<string, string> {
+  return users instanceof Map;
 }
 
 function success(

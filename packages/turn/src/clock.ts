@@ -9,6 +9,7 @@ export interface Clock {
 }
 
 /** The wall clock. Used by the Node driver; the core never reads time by itself. */
+// eslint-disable-next-line no-restricted-properties -- the one place the wall clock is read
 export const systemClock: Clock = { nowMs: () => Date.now() };
 
 /** FakeClock is a manually advanced clock for tests and simulations. */

@@ -28,7 +28,12 @@ export interface DataIndication {
 }
 
 /** Takes `bytes` from the allocation's bandwidth budget; false when over --max-bps. */
-function withinBandwidth(allocation: Allocation, bytes: number, nowMs: number, maxBps: number): boolean {
+function withinBandwidth(
+  allocation: Allocation,
+  bytes: number,
+  nowMs: number,
+  maxBps: number,
+): boolean {
   if (maxBps === 0) return true;
   const refill = ((nowMs - allocation.tokensAtMs) * maxBps) / 1000;
   allocation.tokens = Math.min(maxBps, allocation.tokens + refill);
@@ -38,9 +43,9 @@ function withinBandwidth(allocation: Allocation, bytes: number, nowMs: number, m
   return true;
 }
 
-function drop(state: CoreState, reason: IgnoreReason): undefined {
+/** Counts a dropped packet. */
+function drop(state: CoreState, reason: IgnoreReason): void {
   countKey(state.services.stats.ignored, reason);
-  return undefined;
 }
 
 /**
@@ -55,16 +60,34 @@ export function relayChannelData(
   nowMs: number,
 ): ChannelBinding | undefined {
   const allocation = state.allocations.get(clientKey);
-  if (!allocation || allocation.expiresAtMs <= nowMs) return drop(state, 'no-allocation');
-  if (data.length < 4) return drop(state, 'malformed');
+  if (!allocation || allocation.expiresAtMs <= nowMs) {
+    drop(state, 'no-allocation');
+    return undefined;
+  }
+  if (data.length < 4) {
+    drop(state, 'malformed');
+    return undefined;
+  }
   const length = ((data[2] ?? 0) << 8) | (data[3] ?? 0);
-  if (length > data.length - 4) return drop(state, 'malformed');
+  if (length > data.length - 4) {
+    drop(state, 'malformed');
+    return undefined;
+  }
   const binding = allocation.channels.get(((data[0] ?? 0) << 8) | (data[1] ?? 0));
-  if (!binding || binding.expiresAtMs <= nowMs) return drop(state, 'no-channel');
-  if (binding.permission.expiresAtMs <= nowMs) return drop(state, 'no-permission');
+  if (!binding || binding.expiresAtMs <= nowMs) {
+    drop(state, 'no-channel');
+    return undefined;
+  }
+  if (binding.permission.expiresAtMs <= nowMs) {
+    drop(state, 'no-permission');
+    return undefined;
+  }
   const { stats, options } = state.services;
   if (!withinBandwidth(allocation, length, nowMs, options.maxBps)) {
-    return drop(state, 'bandwidth-exceeded');
+    {
+      drop(state, 'bandwidth-exceeded');
+      return undefined;
+    }
   }
   const t = TRANSPORT_INDEX[allocation.client.transport];
   stats.bytesToPeer[t] += length;
@@ -87,11 +110,20 @@ export function relayFromPeer(
   nowMs: number,
 ): ChannelBinding | DataIndication | undefined {
   const allocation = state.byRelay.get(relayId);
-  if (!allocation || allocation.expiresAtMs <= nowMs) return drop(state, 'no-allocation');
-  if (!allocation.permissionFor(peerAddress, nowMs)) return drop(state, 'no-permission');
+  if (!allocation || allocation.expiresAtMs <= nowMs) {
+    drop(state, 'no-allocation');
+    return undefined;
+  }
+  if (!allocation.permissionFor(peerAddress, nowMs)) {
+    drop(state, 'no-permission');
+    return undefined;
+  }
   const { stats, options } = state.services;
   if (!withinBandwidth(allocation, data.length, nowMs, options.maxBps)) {
-    return drop(state, 'bandwidth-exceeded');
+    {
+      drop(state, 'bandwidth-exceeded');
+      return undefined;
+    }
   }
   const t = TRANSPORT_INDEX[allocation.client.transport];
   stats.bytesToClient[t] += data.length;

@@ -97,7 +97,13 @@ export class RequestContext {
     this.send(this.#encode(MessageClass.ErrorResponse, attributes, options.signer));
     this.out.push({
       type: 'emit',
-      event: { type: 'request.rejected', client: this.client, method: this.msg.method, code, cause },
+      event: {
+        type: 'request.rejected',
+        client: this.client,
+        method: this.msg.method,
+        code,
+        cause,
+      },
     });
   }
 

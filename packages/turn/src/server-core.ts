@@ -168,7 +168,8 @@ export class TurnServerCore {
     const ctx = this.#context(pending.client, decodeMessage(pending.request), nowMs, out);
     if (result.insufficientCapacity || result.relays.length === 0) {
       for (const relay of result.relays) out.push({ type: 'close-relay', relayId: relay.relayId });
-      if (result.insufficientCapacity) ctx.reject(508, 'no relay port available', { signer: pending.auth });
+      if (result.insufficientCapacity)
+        ctx.reject(508, 'no relay port available', { signer: pending.auth });
       else ctx.reject(440, 'address family not served', { signer: pending.auth });
       return out;
     }
@@ -187,7 +188,8 @@ export class TurnServerCore {
   handleClientClosed(client: ClientRef): TurnAction[] {
     const out: TurnAction[] = [];
     const allocation = this.#state.allocations.get(client.key);
-    if (allocation) this.#state.deleteAllocation(allocation, 'client-closed', this.#clock.nowMs(), out);
+    if (allocation)
+      this.#state.deleteAllocation(allocation, 'client-closed', this.#clock.nowMs(), out);
     const pending = this.#state.pending.get(client.key);
     if (pending) {
       this.#state.pending.delete(client.key);
@@ -210,7 +212,8 @@ export class TurnServerCore {
     for (const allocation of state.allocations.values()) {
       if (allocation.expiresAtMs <= nowMs) {
         state.deleteAllocation(allocation, 'expired', nowMs, out);
-        if (allocation.client.transport !== 'udp') out.push({ type: 'close-client', client: allocation.client });
+        if (allocation.client.transport !== 'udp')
+          out.push({ type: 'close-client', client: allocation.client });
       } else state.noteDeadline(allocation.sweep(nowMs));
     }
     for (const [token, reservation] of state.reservations) {

@@ -68,10 +68,20 @@ describe('Allocate authentication (RFC 8489 §9.2.4)', () => {
     const client = new ScenarioClient(core);
     const response = client.allocate();
     expect(response.messageClass).toBe(MessageClass.SuccessResponse);
-    expect(response.get(xorRelayedAddress)).toEqual({ family: 4, address: '44.0.0.10', port: 50000 });
+    expect(response.get(xorRelayedAddress)).toEqual({
+      family: 4,
+      address: '44.0.0.10',
+      port: 50000,
+    });
     expect(response.get(xorMappedAddress)).toEqual(client.ref.remote);
     expect(response.get(lifetime)).toBe(600);
-    const key = longTermKey('alice', 'example.org', 'wonderland', PasswordAlgorithmId.Md5, nodeStunCrypto);
+    const key = longTermKey(
+      'alice',
+      'example.org',
+      'wonderland',
+      PasswordAlgorithmId.Md5,
+      nodeStunCrypto,
+    );
     expect(verifyMessageIntegrity(response, key, nodeStunCrypto)).toBe(true);
     expect(core.allocationCount).toBe(1);
     expect(core.stats.allocationsActive[0]).toBe(1);
@@ -80,9 +90,17 @@ describe('Allocate authentication (RFC 8489 §9.2.4)', () => {
   it('signs the response with MESSAGE-INTEGRITY-SHA256 when the request used it', () => {
     const { core } = makeCore();
     const client = new ScenarioClient(core);
-    const response = client.request(Method.Allocate, [attr(requestedTransport, 17)], { sha256: true });
+    const response = client.request(Method.Allocate, [attr(requestedTransport, 17)], {
+      sha256: true,
+    });
     expect(response.messageClass).toBe(MessageClass.SuccessResponse);
-    const key = longTermKey('alice', 'example.org', 'wonderland', PasswordAlgorithmId.Md5, nodeStunCrypto);
+    const key = longTermKey(
+      'alice',
+      'example.org',
+      'wonderland',
+      PasswordAlgorithmId.Md5,
+      nodeStunCrypto,
+    );
     expect(response.has(AttrType.MessageIntegritySha256)).toBe(true);
     expect(verifyMessageIntegritySha256(response, key, nodeStunCrypto)).toBe(true);
   });
@@ -97,7 +115,9 @@ describe('Allocate authentication (RFC 8489 §9.2.4)', () => {
 
   it('refuses an unknown user (401)', () => {
     const { core } = makeCore();
-    expect(errorCodeOf(new ScenarioClient(core, { username: 'mallory', password: 'x' }).allocate())).toBe(401);
+    expect(
+      errorCodeOf(new ScenarioClient(core, { username: 'mallory', password: 'x' }).allocate()),
+    ).toBe(401);
   });
 
   it('answers 438 with a fresh nonce once the nonce lifetime has passed', () => {
@@ -127,17 +147,26 @@ describe('Allocate authentication (RFC 8489 §9.2.4)', () => {
     const { core, clock } = makeCore({ auth: { staticAuthSecrets: ['newer', SECRET] } });
     const expiry = Math.floor(clock.nowMs() / 1000) + 3600;
     const name = `${expiry}:carol`;
-    const ok = new ScenarioClient(core, { username: name, password: restPassword(SECRET, name, nodeStunCrypto) });
+    const ok = new ScenarioClient(core, {
+      username: name,
+      password: restPassword(SECRET, name, nodeStunCrypto),
+    });
     expect(ok.allocate().messageClass).toBe(MessageClass.SuccessResponse);
     const oldName = `${Math.floor(clock.nowMs() / 1000) - 1}:carol`;
-    const expired = new ScenarioClient(core, { username: oldName, password: restPassword(SECRET, oldName, nodeStunCrypto) });
+    const expired = new ScenarioClient(core, {
+      username: oldName,
+      password: restPassword(SECRET, oldName, nodeStunCrypto),
+    });
     expect(errorCodeOf(expired.allocate())).toBe(401);
   });
 
   it('rate-limits 401 answers per source address', () => {
     const { core } = makeCore({ authRejectRatePerS: 5 });
     const client = new ScenarioClient(core);
-    for (let i = 0; i < 8; i++) client.sendRaw(client.build(Method.Allocate, [attr(requestedTransport, 17)], { signed: false }));
+    for (let i = 0; i < 8; i++)
+      client.sendRaw(
+        client.build(Method.Allocate, [attr(requestedTransport, 17)], { signed: false }),
+      );
     expect(client.received.messages).toHaveLength(5);
     expect(core.stats.ignored.get('rate-limited')).toBe(3);
   });
@@ -183,9 +212,17 @@ describe('Allocate checks (RFC 8656 §7.2)', () => {
 
   it.each([
     ['an unknown family', [attr(requestedAddressFamily, 3)], 440],
-    ['both family attributes', [attr(requestedAddressFamily, 1), attr(additionalAddressFamily, 2)], 400],
+    [
+      'both family attributes',
+      [attr(requestedAddressFamily, 1), attr(additionalAddressFamily, 2)],
+      400,
+    ],
     ['ADDITIONAL-ADDRESS-FAMILY IPv4', [attr(additionalAddressFamily, 1)], 400],
-    ['RESERVATION-TOKEN with EVEN-PORT', [attr(reservationToken, new Uint8Array(8)), attr(evenPort, false)], 400],
+    [
+      'RESERVATION-TOKEN with EVEN-PORT',
+      [attr(reservationToken, new Uint8Array(8)), attr(evenPort, false)],
+      400,
+    ],
     ['an unknown RESERVATION-TOKEN', [attr(reservationToken, new Uint8Array(8))], 508],
   ])('rejects %s', (_name, attributes, code) => {
     const { core } = makeCore();
@@ -194,7 +231,9 @@ describe('Allocate checks (RFC 8656 §7.2)', () => {
 
   it('allocates IPv4 and IPv6 relays for ADDITIONAL-ADDRESS-FAMILY (dual allocation)', () => {
     const { core } = makeCore();
-    const response = new ScenarioClient(core).allocate([attr(additionalAddressFamily, AddressFamily.IPv6)]);
+    const response = new ScenarioClient(core).allocate([
+      attr(additionalAddressFamily, AddressFamily.IPv6),
+    ]);
     expect(response.getAll(xorRelayedAddress).map((a) => a.family)).toEqual([4, 6]);
   });
 
@@ -210,7 +249,9 @@ describe('Allocate checks (RFC 8656 §7.2)', () => {
     second.autoBind = false; // the reserved socket is used: no new bind
     const claimed = second.allocate([attr(reservationToken, token!)]);
     expect(claimed.get(xorRelayedAddress)?.port).toBe(50011);
-    expect(errorCodeOf(new ScenarioClient(core).allocate([attr(reservationToken, token!)]))).toBe(508);
+    expect(errorCodeOf(new ScenarioClient(core).allocate([attr(reservationToken, token!)]))).toBe(
+      508,
+    );
   });
 
   it('enforces the per-user quota with 486', () => {
@@ -218,13 +259,17 @@ describe('Allocate checks (RFC 8656 §7.2)', () => {
     expect(new ScenarioClient(core).allocate().messageClass).toBe(MessageClass.SuccessResponse);
     expect(new ScenarioClient(core).allocate().messageClass).toBe(MessageClass.SuccessResponse);
     expect(errorCodeOf(new ScenarioClient(core).allocate())).toBe(486);
-    expect(new ScenarioClient(core, { username: 'bob', password: 'builder' }).allocate().messageClass).toBe(MessageClass.SuccessResponse);
+    expect(
+      new ScenarioClient(core, { username: 'bob', password: 'builder' }).allocate().messageClass,
+    ).toBe(MessageClass.SuccessResponse);
   });
 
   it('enforces the total quota with 486', () => {
     const { core } = makeCore({ totalQuota: 1 });
     new ScenarioClient(core).allocate();
-    expect(errorCodeOf(new ScenarioClient(core, { username: 'bob', password: 'builder' }).allocate())).toBe(486);
+    expect(
+      errorCodeOf(new ScenarioClient(core, { username: 'bob', password: 'builder' }).allocate()),
+    ).toBe(486);
   });
 
   it('answers 508 when the driver cannot bind a relay port, and 440 for an unserved family', () => {
@@ -236,15 +281,30 @@ describe('Allocate checks (RFC 8656 §7.2)', () => {
     const open = client.lastActions.find((a) => a.type === 'open-relay');
     expect(open).toBeDefined();
     if (open?.type !== 'open-relay') return;
-    client.execute(core.handleRelayBound({ requestId: open.request.requestId, relays: [], unsupportedFamilies: [], insufficientCapacity: true }));
+    client.execute(
+      core.handleRelayBound({
+        requestId: open.request.requestId,
+        relays: [],
+        unsupportedFamilies: [],
+        insufficientCapacity: true,
+      }),
+    );
     expect(errorCodeOf(decodeMessage(client.received.messages.at(-1)!))).toBe(508);
     const v6 = new ScenarioClient(core);
     v6.autoBind = false;
     v6.prime();
-    v6.sendRaw(v6.build(Method.Allocate, [attr(requestedTransport, 17), attr(requestedAddressFamily, 2)]));
+    v6.sendRaw(
+      v6.build(Method.Allocate, [attr(requestedTransport, 17), attr(requestedAddressFamily, 2)]),
+    );
     const open6 = v6.lastActions.find((a) => a.type === 'open-relay');
     if (open6?.type !== 'open-relay') throw new Error('no open-relay');
-    v6.execute(core.handleRelayBound({ requestId: open6.request.requestId, relays: [], unsupportedFamilies: [6] }));
+    v6.execute(
+      core.handleRelayBound({
+        requestId: open6.request.requestId,
+        relays: [],
+        unsupportedFamilies: [6],
+      }),
+    );
     expect(errorCodeOf(decodeMessage(v6.received.messages.at(-1)!))).toBe(440);
   });
 
@@ -254,4 +314,3 @@ describe('Allocate checks (RFC 8656 §7.2)', () => {
     expect(errorCodeOf(new ScenarioClient(core).allocate())).toBe(508);
   });
 });
-

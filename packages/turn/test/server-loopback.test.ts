@@ -47,8 +47,10 @@ describe.each(['udp', 'tcp', 'tls'] as const)('TurnServer over %s on loopback', 
       const relayed = await client.allocate();
       expect(relayed.address).toBe('127.0.0.1');
       expect(relayed.port).toBeGreaterThanOrEqual(40000);
-      const peerAddress = { family: 4 as const, address: '127.0.0.1', port: (peer.address()).port };
-      expect((await client.channelBind(0x4000, peerAddress)).messageClass).toBe(MessageClass.SuccessResponse);
+      const peerAddress = { family: 4 as const, address: '127.0.0.1', port: peer.address().port };
+      expect((await client.channelBind(0x4000, peerAddress)).messageClass).toBe(
+        MessageClass.SuccessResponse,
+      );
       for (const size of [1, 100, 1200]) {
         const payload = new Uint8Array(size).fill(size & 0xff);
         client.sendChannelData(0x4000, payload, transport !== 'udp');
@@ -75,7 +77,8 @@ describe('TurnServer lifecycle', () => {
     await client.allocate();
     const before = server.core.allocationCount;
     client.close();
-    for (let i = 0; i < 100 && server.core.allocationCount >= before; i++) await new Promise((r) => setImmediate(r));
+    for (let i = 0; i < 100 && server.core.allocationCount >= before; i++)
+      await new Promise((r) => setImmediate(r));
     expect(server.core.allocationCount).toBe(before - 1);
   });
 });

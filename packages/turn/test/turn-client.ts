@@ -30,7 +30,8 @@ import {
 import type { AttributeEntry, StunMessage, TransportAddress } from '@cloudproxy/stun';
 import { nodeStunCrypto } from '@cloudproxy/stun/node-crypto';
 
-type Frame = { kind: 'stun'; msg: StunMessage } | { kind: 'channel'; channel: number; data: Uint8Array };
+type Frame =
+  { kind: 'stun'; msg: StunMessage } | { kind: 'channel'; channel: number; data: Uint8Array };
 
 /** TestTurnClient speaks TURN over one transport to a server on loopback. */
 export class TestTurnClient {
@@ -47,7 +48,11 @@ export class TestTurnClient {
   }
 
   /** Connects over `transport` to `port` on 127.0.0.1. */
-  static async connect(transport: 'udp' | 'tcp' | 'tls', port: number, creds = { user: 'alice', pass: 'wonderland' }): Promise<TestTurnClient> {
+  static async connect(
+    transport: 'udp' | 'tcp' | 'tls',
+    port: number,
+    creds = { user: 'alice', pass: 'wonderland' },
+  ): Promise<TestTurnClient> {
     let client!: TestTurnClient;
     const onFrame = (bytes: Uint8Array): void => {
       client.#push(bytes);
@@ -55,20 +60,42 @@ export class TestTurnClient {
     if (transport === 'udp') {
       const socket = dgram.createSocket('udp4');
       await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-      socket.on('message', (m) => { onFrame(m); });
-      client = new TestTurnClient((d) => socket.send(d, port, '127.0.0.1'), () => { socket.close(); });
+      socket.on('message', (m) => {
+        onFrame(m);
+      });
+      client = new TestTurnClient(
+        (d) => socket.send(d, port, '127.0.0.1'),
+        () => {
+          socket.close();
+        },
+      );
     } else {
-      const socket = transport === 'tcp'
-        ? net.connect(port, '127.0.0.1')
-        : tls.connect({ port, host: '127.0.0.1', rejectUnauthorized: false, ALPNProtocols: ['stun.turn'] });
+      const socket =
+        transport === 'tcp'
+          ? net.connect(port, '127.0.0.1')
+          : tls.connect({
+              port,
+              host: '127.0.0.1',
+              rejectUnauthorized: false,
+              ALPNProtocols: ['stun.turn'],
+            });
       await new Promise<void>((resolve, reject) => {
-        socket.once(transport === 'tcp' ? 'connect' : 'secureConnect', () => { resolve(); });
+        socket.once(transport === 'tcp' ? 'connect' : 'secureConnect', () => {
+          resolve();
+        });
         socket.once('error', reject);
       });
-      const framer = new StreamFramer((frame) => { onFrame(frame.slice()); });
-      socket.on('data', (chunk: Buffer) => { framer.push(chunk); });
+      const framer = new StreamFramer((frame) => {
+        onFrame(frame.slice());
+      });
+      socket.on('data', (chunk: Buffer) => {
+        framer.push(chunk);
+      });
       socket.on('error', () => undefined);
-      client = new TestTurnClient((d) => socket.write(d), () => socket.destroy());
+      client = new TestTurnClient(
+        (d) => socket.write(d),
+        () => socket.destroy(),
+      );
     }
     client.user = creds.user;
     client.pass = creds.pass;
@@ -111,7 +138,10 @@ export class TestTurnClient {
 
   /** Binds `channel` to `peer`. */
   async channelBind(channel: number, peer: TransportAddress): Promise<StunMessage> {
-    return this.request(Method.ChannelBind, [attr(channelNumber, channel), attr(xorPeerAddress, peer)]);
+    return this.request(Method.ChannelBind, [
+      attr(channelNumber, channel),
+      attr(xorPeerAddress, peer),
+    ]);
   }
 
   /** Sends ChannelData (padded on streams is handled by the framer on the other side). */
@@ -134,7 +164,19 @@ export class TestTurnClient {
       all.push(attr(username, this.user), attr(realm, this.#realm), attr(nonce, this.#nonce));
       key = longTermKey(this.user, this.#realm, this.pass, PasswordAlgorithmId.Md5, nodeStunCrypto);
     }
-    this.#send(encodeMessage({ method, messageClass: MessageClass.Request, transactionId, attributes: all, integrityKey: key, fingerprint: true }, nodeStunCrypto));
+    this.#send(
+      encodeMessage(
+        {
+          method,
+          messageClass: MessageClass.Request,
+          transactionId,
+          attributes: all,
+          integrityKey: key,
+          fingerprint: true,
+        },
+        nodeStunCrypto,
+      ),
+    );
     const id = Buffer.from(transactionId).toString('hex');
     const frame = await this.#next((f) => f.kind === 'stun' && f.msg.transactionKey === id, 5000);
     if (frame.kind !== 'stun') throw new Error('unreachable');
@@ -144,7 +186,11 @@ export class TestTurnClient {
   #push(bytes: Uint8Array): void {
     if (isChannelData(bytes)) {
       const cd = decodeChannelData(bytes);
-      this.#frames.push({ kind: 'channel', channel: cd.channelNumber, data: new Uint8Array(cd.data) });
+      this.#frames.push({
+        kind: 'channel',
+        channel: cd.channelNumber,
+        data: new Uint8Array(cd.data),
+      });
     } else {
       this.#frames.push({ kind: 'stun', msg: decodeMessage(bytes.slice()) });
     }
@@ -160,7 +206,10 @@ export class TestTurnClient {
       if (left <= 0) throw new Error('timed out waiting for a frame');
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);
-        this.#waiters.push(() => { clearTimeout(timer); resolve(); });
+        this.#waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
       });
     }
   }

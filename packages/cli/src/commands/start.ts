@@ -44,10 +44,12 @@ function readStartFile(file: string | undefined): StartFile {
   if (!file) return {};
   const parsed: unknown = YAML.parse(readFileSync(file, 'utf8'));
   if (parsed === null || parsed === undefined) return {};
-  if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error(`${file}: expected a mapping at the top level`);
+  if (typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new Error(`${file}: expected a mapping at the top level`);
   const known = new Set(['dataDir', 'turn']);
-  for (const key of Object.keys(parsed)) if (!known.has(key)) throw new Error(`${file}: unknown key '${key}' (expected dataDir, turn)`);
-  return parsed as StartFile;
+  for (const key of Object.keys(parsed))
+    if (!known.has(key)) throw new Error(`${file}: unknown key '${key}' (expected dataDir, turn)`);
+  return parsed;
 }
 
 /** The TURN REST secret of this installation, created (mode 0600) on first start. */
@@ -62,22 +64,38 @@ function ensureSecret(dataDir: string): string {
 }
 
 /** Builds the configuration of `start`: defaults, then the YAML file's `turn:` section. */
-function buildConfig(options: StartOptions): { config: LoadedTurnConfig; secret: string; certGenerated: boolean } {
+function buildConfig(options: StartOptions): {
+  config: LoadedTurnConfig;
+  secret: string;
+  certGenerated: boolean;
+} {
   const file = readStartFile(options.config);
   const dataDir = path.resolve(options.dataDir ?? file.dataDir ?? 'data');
   const secret = ensureSecret(dataDir);
   const userArgs = yamlToArgs(file.turn);
   const hasCert = userArgs.includes('--cert');
-  const cert = hasCert ? undefined : ensureSelfSignedCertificate(path.join(dataDir, 'tls'), ['localhost', '127.0.0.1', os.hostname()]);
+  const cert = hasCert
+    ? undefined
+    : ensureSelfSignedCertificate(path.join(dataDir, 'tls'), [
+        'localhost',
+        '127.0.0.1',
+        os.hostname(),
+      ]);
   const args = [
     '--use-auth-secret',
-    '--static-auth-secret', secret,
-    '--realm', 'cloudproxy',
+    '--static-auth-secret',
+    secret,
+    '--realm',
+    'cloudproxy',
     '--prometheus',
     ...(cert ? ['--cert', cert.certFile, '--pkey', cert.keyFile] : []),
     ...userArgs,
   ];
-  return { config: loadTurnConfig(args, () => ({ text: '', mode: 0o600 })), secret, certGenerated: cert?.generated ?? false };
+  return {
+    config: loadTurnConfig(args, () => ({ text: '', mode: 0o600 })),
+    secret,
+    certGenerated: cert?.generated ?? false,
+  };
 }
 
 /** Runs `cloudproxy start`. */
@@ -91,12 +109,28 @@ export async function runStart(options: StartOptions): Promise<void> {
   const tlsPort = config.server.tlsListeningPort ?? 5349;
   const lines = [
     'cloudproxy is starting with embedded defaults.',
-    certGenerated ? 'A self-signed TLS certificate was generated in the data directory: browsers must be told to trust it (or configure --cert/--pkey).' : '',
+    certGenerated
+      ? 'A self-signed TLS certificate was generated in the data directory: browsers must be told to trust it (or configure --cert/--pkey).'
+      : '',
     'Demo TURN credentials (valid 24 hours):',
-    JSON.stringify({
-      iceServers: [{ urls: [`turn:${host}:${port}?transport=udp`, `turn:${host}:${port}?transport=tcp`, `turns:${host}:${tlsPort}?transport=tcp`], username, credential: password }],
-      iceTransportPolicy: 'relay',
-    }, null, 2),
+    JSON.stringify(
+      {
+        iceServers: [
+          {
+            urls: [
+              `turn:${host}:${port}?transport=udp`,
+              `turn:${host}:${port}?transport=tcp`,
+              `turns:${host}:${tlsPort}?transport=tcp`,
+            ],
+            username,
+            credential: password,
+          },
+        ],
+        iceTransportPolicy: 'relay',
+      },
+      null,
+      2,
+    ),
   ];
   process.stderr.write(`${lines.filter(Boolean).join('\n')}\n`);
   await runTurn(config, () => buildConfig(options).config.server);

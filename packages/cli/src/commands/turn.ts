@@ -22,20 +22,37 @@ export function loadConfig(argv: readonly string[]): LoadedTurnConfig {
 }
 
 /** Runs a TURN server from a loaded configuration until a signal stops it. */
-export async function runTurn(config: LoadedTurnConfig, reloadConfig: () => TurnServerOptions): Promise<void> {
-  const log = createLogger({ verbose: config.cli.verbose, file: config.cli.logFile, name: 'cloudproxy-turn' });
+export async function runTurn(
+  config: LoadedTurnConfig,
+  reloadConfig: () => TurnServerOptions,
+): Promise<void> {
+  const log = createLogger({
+    verbose: config.cli.verbose,
+    file: config.cli.logFile,
+    name: 'cloudproxy-turn',
+  });
   for (const warning of config.warnings) log.warn({ event: 'config.warning' }, warning);
   if (config.server.auth.noAuth) {
-    log.warn({ event: 'config.no-auth' }, 'authentication is off (--no-auth): this is an open relay, for tests only');
+    log.warn(
+      { event: 'config.no-auth' },
+      'authentication is off (--no-auth): this is an open relay, for tests only',
+    );
   }
   const server = new TurnServer(config.server, { logger: log });
   await server.listen();
   const { prometheus } = config.cli;
   const metricsServer = prometheus.enabled
-    ? await serveMetrics(createTurnMetrics(server.core.stats, server.gauges), prometheus.address, prometheus.port)
+    ? await serveMetrics(
+        createTurnMetrics(server.core.stats, server.gauges),
+        prometheus.address,
+        prometheus.port,
+      )
     : undefined;
   if (metricsServer) {
-    log.info({ event: 'metrics', address: prometheus.address, port: prometheus.port }, 'metrics at /metrics');
+    log.info(
+      { event: 'metrics', address: prometheus.address, port: prometheus.port },
+      'metrics at /metrics',
+    );
   }
   if (config.cli.pidfile) writeFileSync(config.cli.pidfile, `${process.pid}\n`);
   log.info({ event: 'ready', listeners: server.addresses }, 'turn server ready');
@@ -44,7 +61,10 @@ export async function runTurn(config: LoadedTurnConfig, reloadConfig: () => Turn
     try {
       server.reload(reloadConfig().auth);
     } catch (error) {
-      log.error({ event: 'reload.failed', error: String(error) }, 'reload failed; keeping the running configuration');
+      log.error(
+        { event: 'reload.failed', error: String(error) },
+        'reload failed; keeping the running configuration',
+      );
     }
   });
   let stopping = false;
@@ -56,16 +76,32 @@ export async function runTurn(config: LoadedTurnConfig, reloadConfig: () => Turn
     }
     stopping = true;
     const timeoutMs = server.options.drainTimeoutS * 1000;
-    log.info({ event: 'shutdown', signal, allocations: server.core.allocationCount }, 'shutting down');
+    log.info(
+      { event: 'shutdown', signal, allocations: server.core.allocationCount },
+      'shutting down',
+    );
     void server
       .drain(timeoutMs)
-      .then(() => new Promise<void>((resolve) => { metricsServer ? metricsServer.close(() => { resolve(); }) : resolve(); }))
+      .then(
+        () =>
+          new Promise<void>((resolve) => {
+            if (metricsServer)
+              metricsServer.close(() => {
+                resolve();
+              });
+            else resolve();
+          }),
+      )
       .then(() => {
         if (config.cli.pidfile) rmSync(config.cli.pidfile, { force: true });
         log.flush();
         process.exit(0);
       });
   };
-  process.on('SIGTERM', () => { stop('SIGTERM'); });
-  process.on('SIGINT', () => { stop('SIGINT'); });
+  process.on('SIGTERM', () => {
+    stop('SIGTERM');
+  });
+  process.on('SIGINT', () => {
+    stop('SIGINT');
+  });
 }

@@ -144,6 +144,7 @@ export const COTURN_LONG_OPTIONS: readonly string[] = [
   'sha256',
   'sha384',
   'sha512',
+  'secret-ts-exp-time',
 ];
 
 /**

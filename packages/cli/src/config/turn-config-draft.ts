@@ -21,8 +21,10 @@ export interface TurnCliOptions {
   readonly configFile?: string | undefined;
   /** `-l` / `--log-file`: a path, or coturn's `stdout` / `syslog`. */
   readonly logFile?: string | undefined;
-  /** 0 = normal, 1 = `-v` (coturn "moderate"), 2 = `-V` (coturn "extra"). */
-  readonly verbose: 0 | 1 | 2;
+  /** `-v` / `--verbose` (coturn "moderate") or `-V`: debug logging. */
+  readonly verbose: boolean;
+  /** `-V` / `--Verbose` (coturn "extra"): everything, per packet. */
+  readonly extraVerbose: boolean;
   /** Prometheus exporter (`--prometheus`, `--prometheus-port`, `--prometheus-address`). */
   readonly prometheus: {
     readonly enabled: boolean;
@@ -82,7 +84,8 @@ export interface TurnConfigDraft {
   configFile: string | undefined;
   noConfigFile: boolean;
   logFile: string | undefined;
-  verbose: 0 | 1 | 2;
+  verbose: boolean;
+  extraVerbose: boolean;
   prometheus: boolean;
   prometheusPort: number;
   prometheusAddress: string;
@@ -126,7 +129,8 @@ export function createTurnConfigDraft(): TurnConfigDraft {
     configFile: undefined,
     noConfigFile: false,
     logFile: undefined,
-    verbose: 0,
+    verbose: false,
+    extraVerbose: false,
     prometheus: false,
     prometheusPort: DEFAULT_PROMETHEUS_PORT,
     prometheusAddress: DEFAULT_PROMETHEUS_ADDRESS,
@@ -187,6 +191,7 @@ function cliOptions(draft: TurnConfigDraft): TurnCliOptions {
     configFile: draft.configFile,
     logFile: draft.logFile,
     verbose: draft.verbose,
+    extraVerbose: draft.extraVerbose,
     prometheus: {
       enabled: draft.prometheus,
       port: draft.prometheusPort,
@@ -215,9 +220,9 @@ function checkAuthFlags(draft: TurnConfigDraft, where: string): void {
       `${where}: --lt-cred-mech needs credentials: add --user name:password, or --use-auth-secret with --static-auth-secret <secret>`,
     );
   }
-  if (hasSecrets && !draft.useAuthSecret) {
+  if (hasUsers && hasSecrets) {
     draft.warnings.push(
-      '--static-auth-secret without --use-auth-secret: coturn would ignore the secret; cloudproxy accepts TURN REST credentials made with it',
+      '--user and --static-auth-secret together: coturn would accept only TURN REST credentials (the secret overrides the users); cloudproxy accepts both',
     );
   }
 }

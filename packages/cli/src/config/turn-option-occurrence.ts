@@ -63,7 +63,11 @@ function requireValue({ value, at, spec }: OptionOccurrence): string {
  * @param where `cloudproxy turn` or `<file>:<line>`.
  * @param written the name as to show it: `--mobility` on the command line, `mobility` in a file.
  */
-export function unsupportedOptionError(where: string, name: string, written: string): TurnConfigError {
+export function unsupportedOptionError(
+  where: string,
+  name: string,
+  written: string,
+): TurnConfigError {
   return new TurnConfigError(
     isCoturnOption(name)
       ? `${where}: option ${written} (coturn) is not supported`

@@ -181,7 +181,7 @@ export const TURN_OPTIONS: readonly TurnOptionSpec[] = [
     'auth',
     ['<secret>', 'TURN REST shared secret (repeatable: all accepted, for rotation).'],
     pushTo('staticAuthSecrets', parseStringValue),
-    { coturnNote: 'coturn keeps one (the last)' },
+    { coturnNote: 'implies --use-auth-secret, as in coturn' },
   ),
   flag('no-auth', 'auth', 'No authentication: an open relay, for tests only.', field('noAuth'), {
     short: 'z',
@@ -332,21 +332,14 @@ export const TURN_OPTIONS: readonly TurnOptionSpec[] = [
       defaultText: 'stdout',
     },
   ),
-  flag(
-    'verbose',
-    'logging',
-    'Verbose logging.',
-    (d, v) => {
-      d.verbose = v ? (d.verbose === 2 ? 2 : 1) : 0;
-    },
-    { short: 'v' },
-  ),
+  flag('verbose', 'logging', 'Verbose (debug) logging.', field('verbose'), { short: 'v' }),
   flag(
     'Verbose',
     'logging',
-    'Extra verbose logging.',
+    'Extra verbose logging, per packet.',
     (d, v) => {
-      d.verbose = v ? 2 : 0;
+      d.verbose = v;
+      d.extraVerbose = v;
     },
     { short: 'V' },
   ),

@@ -12,11 +12,31 @@ import {
 } from './address.js';
 
 /** Transaction ID of the RFC 5769 vectors. */
-const ctx = { transactionId: Uint8Array.of(0xb7, 0xe7, 0xa7, 0x01, 0xbc, 0x34, 0xd6, 0x86, 0xfa, 0x87, 0xdf, 0xae) };
-const hex = (s: string): Uint8Array => Uint8Array.from(s.match(/../g) ?? [], (b) => parseInt(b, 16));
+const ctx = {
+  transactionId: Uint8Array.of(
+    0xb7,
+    0xe7,
+    0xa7,
+    0x01,
+    0xbc,
+    0x34,
+    0xd6,
+    0x86,
+    0xfa,
+    0x87,
+    0xdf,
+    0xae,
+  ),
+};
+const hex = (s: string): Uint8Array =>
+  Uint8Array.from(s.match(/../g) ?? [], (b) => parseInt(b, 16));
 
 const V4: TransportAddress = { family: 4, address: '192.0.2.1', port: 32853 };
-const V6: TransportAddress = { family: 6, address: '2001:db8:1234:5678:11:2233:4455:6677', port: 32853 };
+const V6: TransportAddress = {
+  family: 6,
+  address: '2001:db8:1234:5678:11:2233:4455:6677',
+  port: 32853,
+};
 
 describe('address attributes', () => {
   it('XOR-encodes IPv4 as in RFC 5769 §2.2', () => {
@@ -24,7 +44,9 @@ describe('address attributes', () => {
   });
 
   it('XOR-encodes IPv6 with the transaction ID as in RFC 5769 §2.3', () => {
-    expect(xorMappedAddress.encode(V6, ctx)).toEqual(hex('0002a1470113a9faa5d3f179bc25f4b5bed2b9d9'));
+    expect(xorMappedAddress.encode(V6, ctx)).toEqual(
+      hex('0002a1470113a9faa5d3f179bc25f4b5bed2b9d9'),
+    );
   });
 
   it('encodes MAPPED-ADDRESS in clear', () => {
@@ -71,7 +93,10 @@ describe('address attributes', () => {
   });
 
   it('normalizes non-canonical IPv6 text on the way through', () => {
-    const bytes = xorPeerAddress.encode({ family: 6, address: '2001:DB8:0:0:0:0:0:1', port: 1 }, ctx);
+    const bytes = xorPeerAddress.encode(
+      { family: 6, address: '2001:DB8:0:0:0:0:0:1', port: 1 },
+      ctx,
+    );
     expect(xorPeerAddress.decode(bytes, ctx).address).toBe('2001:db8::1');
   });
 
@@ -82,13 +107,20 @@ describe('address attributes', () => {
   });
 
   it.each([
-    ['invalid text', { family: 4, address: '300.1.1.1', port: 1 }, 'invalid ip address "300.1.1.1"'],
+    [
+      'invalid text',
+      { family: 4, address: '300.1.1.1', port: 1 },
+      'invalid ip address "300.1.1.1"',
+    ],
     ['IPv6 text with family 4', { family: 4, address: '2001:db8::1', port: 1 }, 'is not ipv4'],
     ['IPv4 text with family 6', { family: 6, address: '192.0.2.1', port: 1 }, 'is not ipv6'],
     ['a port above 65535', { family: 4, address: '192.0.2.1', port: 65536 }, 'out of range'],
     ['a fractional port', { family: 4, address: '192.0.2.1', port: 1.5 }, 'out of range'],
-  ] satisfies [string, TransportAddress, string][])('rejects %s with StunEncodeError', (_case, value, reason) => {
-    expect(() => xorRelayedAddress.encode(value, ctx)).toThrow(StunEncodeError);
-    expect(() => xorRelayedAddress.encode(value, ctx)).toThrow(reason);
-  });
+  ] satisfies [string, TransportAddress, string][])(
+    'rejects %s with StunEncodeError',
+    (_case, value, reason) => {
+      expect(() => xorRelayedAddress.encode(value, ctx)).toThrow(StunEncodeError);
+      expect(() => xorRelayedAddress.encode(value, ctx)).toThrow(reason);
+    },
+  );
 });

@@ -3,7 +3,8 @@ import { StunDecodeError, StunEncodeError } from '../errors.js';
 import { accessToken, passwordAlgorithm, passwordAlgorithms, userhash } from './credentials.js';
 
 const ctx = { transactionId: new Uint8Array(12) };
-const hex = (s: string): Uint8Array => Uint8Array.from(s.match(/../g) ?? [], (b) => parseInt(b, 16));
+const hex = (s: string): Uint8Array =>
+  Uint8Array.from(s.match(/../g) ?? [], (b) => parseInt(b, 16));
 
 describe('credential attributes', () => {
   it('USERHASH is exactly 32 bytes', () => {
@@ -29,9 +30,9 @@ describe('credential attributes', () => {
     expect(passwordAlgorithm.encode({ algorithm: 2, parameters: new Uint8Array(0) }, ctx)).toEqual(
       hex('00020000'),
     );
-    expect(passwordAlgorithm.encode({ algorithm: 1, parameters: Uint8Array.of(0xaa) }, ctx)).toEqual(
-      hex('00010001aa000000'),
-    );
+    expect(
+      passwordAlgorithm.encode({ algorithm: 1, parameters: Uint8Array.of(0xaa) }, ctx),
+    ).toEqual(hex('00010001aa000000'));
     expect(passwordAlgorithm.decode(hex('00010001aa000000'), ctx)).toEqual({
       algorithm: 1,
       parameters: Uint8Array.of(0xaa),
@@ -46,7 +47,11 @@ describe('credential attributes', () => {
   it.each([
     ['an empty value', '', '0 algorithm entries'],
     ['a truncated header', '0001', 'truncated algorithm entry at offset 0 of 2'],
-    ['parameters past the end', '00010008aabb', 'parameters length 8 at offset 0 runs past 6 bytes'],
+    [
+      'parameters past the end',
+      '00010008aabb',
+      'parameters length 8 at offset 0 runs past 6 bytes',
+    ],
     ['two entries', '0001000000020000', '2 algorithm entries in 8 bytes, expected 1'],
   ])('PASSWORD-ALGORITHM rejects %s', (_case, bytes, reason) => {
     expect(() => passwordAlgorithm.decode(hex(bytes), ctx)).toThrow(StunDecodeError);
@@ -71,9 +76,9 @@ describe('credential attributes', () => {
   });
 
   it('rejects algorithm numbers above 0xffff and lists longer than 65535 bytes', () => {
-    expect(() => passwordAlgorithm.encode({ algorithm: 0x10000, parameters: new Uint8Array(0) }, ctx)).toThrow(
-      StunEncodeError,
-    );
+    expect(() =>
+      passwordAlgorithm.encode({ algorithm: 0x10000, parameters: new Uint8Array(0) }, ctx),
+    ).toThrow(StunEncodeError);
     const big = { algorithm: 1, parameters: new Uint8Array(40000) };
     expect(() => passwordAlgorithms.encode([big, big], ctx)).toThrow(
       'attribute/PASSWORD-ALGORITHMS: length 80008, max 65535',

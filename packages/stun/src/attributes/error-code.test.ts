@@ -3,7 +3,8 @@ import { StunDecodeError, StunEncodeError } from '../errors.js';
 import { addressErrorCode, errorCode } from './error-code.js';
 
 const ctx = { transactionId: new Uint8Array(12) };
-const hex = (s: string): Uint8Array => Uint8Array.from(s.match(/../g) ?? [], (b) => parseInt(b, 16));
+const hex = (s: string): Uint8Array =>
+  Uint8Array.from(s.match(/../g) ?? [], (b) => parseInt(b, 16));
 
 describe('ERROR-CODE', () => {
   it('encodes class and number in the low bits and the reason in UTF-8', () => {
@@ -36,7 +37,9 @@ describe('ERROR-CODE', () => {
     const long = new Uint8Array(4 + 764).fill(0x61);
     long.set([0, 0, 4, 0]);
     expect(() => errorCode.decode(long, ctx)).toThrow('attribute/ERROR-CODE: length 764, max 763');
-    expect(() => errorCode.encode({ code: 400, reason: 'a'.repeat(764) }, ctx)).toThrow(StunEncodeError);
+    expect(() => errorCode.encode({ code: 400, reason: 'a'.repeat(764) }, ctx)).toThrow(
+      StunEncodeError,
+    );
   });
 
   it.each([299, 700, 400.5, -1])('rejects code %d on encode', (code) => {
@@ -52,11 +55,19 @@ describe('ADDRESS-ERROR-CODE', () => {
   });
 
   it('decodes any family byte (the receiver decides)', () => {
-    expect(addressErrorCode.decode(hex('7f000508'), ctx)).toEqual({ family: 0x7f, code: 508, reason: '' });
+    expect(addressErrorCode.decode(hex('7f000508'), ctx)).toEqual({
+      family: 0x7f,
+      code: 508,
+      reason: '',
+    });
   });
 
   it('rejects a family above 255 on encode and short values on decode', () => {
-    expect(() => addressErrorCode.encode({ family: 256, code: 440, reason: '' }, ctx)).toThrow(StunEncodeError);
-    expect(() => addressErrorCode.decode(hex('01'), ctx)).toThrow('attribute/ADDRESS-ERROR-CODE: length 1');
+    expect(() => addressErrorCode.encode({ family: 256, code: 440, reason: '' }, ctx)).toThrow(
+      StunEncodeError,
+    );
+    expect(() => addressErrorCode.decode(hex('01'), ctx)).toThrow(
+      'attribute/ADDRESS-ERROR-CODE: length 1',
+    );
   });
 });

@@ -7,7 +7,9 @@ const ctx = { transactionId: new Uint8Array(12) };
 describe('ICE attributes', () => {
   it('PRIORITY is a uint32', () => {
     expect(priority.decode(priority.encode(0x6e0001ff, ctx), ctx)).toBe(0x6e0001ff);
-    expect(() => priority.decode(new Uint8Array(2), ctx)).toThrow('attribute/PRIORITY: length 2, expected 4');
+    expect(() => priority.decode(new Uint8Array(2), ctx)).toThrow(
+      'attribute/PRIORITY: length 2, expected 4',
+    );
   });
 
   it('USE-CANDIDATE is empty and decodes as true', () => {
@@ -24,6 +26,8 @@ describe('ICE attributes', () => {
     }
     expect(() => codec.encode(-1n, ctx)).toThrow(StunEncodeError);
     expect(() => codec.encode(2n ** 64n, ctx)).toThrow(StunEncodeError);
-    expect(() => codec.decode(new Uint8Array(4), ctx)).toThrow(`attribute/${codec.name}: length 4, expected 8`);
+    expect(() => codec.decode(new Uint8Array(4), ctx)).toThrow(
+      `attribute/${codec.name}: length 4, expected 8`,
+    );
   });
 });

@@ -16,7 +16,9 @@ describe('TRANSACTION_TRANSMIT_COUNTER', () => {
   });
 
   it('checks size and ranges', () => {
-    expect(() => transactionTransmitCounter.decode(new Uint8Array(3), ctx)).toThrow(StunDecodeError);
+    expect(() => transactionTransmitCounter.decode(new Uint8Array(3), ctx)).toThrow(
+      StunDecodeError,
+    );
     expect(() => transactionTransmitCounter.encode({ request: 256, response: 0 }, ctx)).toThrow(
       StunEncodeError,
     );

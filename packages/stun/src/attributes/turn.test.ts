@@ -16,7 +16,8 @@ import {
 } from './turn.js';
 
 const ctx = { transactionId: new Uint8Array(12) };
-const hex = (s: string): Uint8Array => Uint8Array.from(s.match(/../g) ?? [], (b) => parseInt(b, 16));
+const hex = (s: string): Uint8Array =>
+  Uint8Array.from(s.match(/../g) ?? [], (b) => parseInt(b, 16));
 
 interface Case {
   readonly codec: AttributeCodec<unknown>;
@@ -46,10 +47,13 @@ const CASES: readonly Case[] = [
 ];
 
 describe('TURN attributes', () => {
-  it.each(CASES.map((c) => [c.codec.name, c.wire, c] as const))('%s encodes and decodes 0x%s', (_n, _w, c) => {
-    expect(c.codec.encode(c.value, ctx)).toEqual(hex(c.wire));
-    expect(c.codec.decode(hex(c.wire), ctx)).toEqual(c.value);
-  });
+  it.each(CASES.map((c) => [c.codec.name, c.wire, c] as const))(
+    '%s encodes and decodes 0x%s',
+    (_n, _w, c) => {
+      expect(c.codec.encode(c.value, ctx)).toEqual(hex(c.wire));
+      expect(c.codec.decode(hex(c.wire), ctx)).toEqual(c.value);
+    },
+  );
 
   it('decodes EVEN-PORT from the R bit only', () => {
     expect(evenPort.decode(hex('7f'), ctx)).toBe(false);
@@ -74,12 +78,15 @@ describe('TURN attributes', () => {
     [reservationToken, 7, 8],
     [icmp, 4, 8],
     [connectionId, 3, 4],
-  ] as [AttributeCodec<unknown>, number, number][])('%s rejects length %i (expected %i)', (codec, got, expected) => {
-    expect(() => codec.decode(new Uint8Array(got), ctx)).toThrow(StunDecodeError);
-    expect(() => codec.decode(new Uint8Array(got), ctx)).toThrow(
-      `attribute/${codec.name}: length ${got}, expected ${expected}`,
-    );
-  });
+  ] as [AttributeCodec<unknown>, number, number][])(
+    '%s rejects length %i (expected %i)',
+    (codec, got, expected) => {
+      expect(() => codec.decode(new Uint8Array(got), ctx)).toThrow(StunDecodeError);
+      expect(() => codec.decode(new Uint8Array(got), ctx)).toThrow(
+        `attribute/${codec.name}: length ${got}, expected ${expected}`,
+      );
+    },
+  );
 
   it.each([
     [channelNumber, 0x10000],

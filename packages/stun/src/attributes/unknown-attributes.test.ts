@@ -20,6 +20,8 @@ describe('UNKNOWN-ATTRIBUTES', () => {
 
   it('rejects types above 0xffff and lists over 65535 bytes', () => {
     expect(() => unknownAttributes.encode([0x10000], ctx)).toThrow(StunEncodeError);
-    expect(() => unknownAttributes.encode(new Array<number>(40000).fill(1), ctx)).toThrow(StunEncodeError);
+    expect(() => unknownAttributes.encode(new Array<number>(40000).fill(1), ctx)).toThrow(
+      StunEncodeError,
+    );
   });
 });

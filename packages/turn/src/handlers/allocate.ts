@@ -23,7 +23,8 @@ import { completeAllocation } from './allocate-complete.js';
 import { authenticateRequest } from './authenticate.js';
 import { toHex } from '../hex.js';
 
-type Families = { first: 4 | 6; additional: 4 | 6 | undefined } | { error: 400 | 440; cause: string };
+type Families =
+  { first: 4 | 6; additional: 4 | 6 | undefined } | { error: 400 | 440; cause: string };
 
 /** Handles an Allocate request, step by step as RFC 8656 §7.2 lists them. */
 export function handleAllocate(ctx: RequestContext, state: CoreState, limiter: RateLimiter): void {

@@ -28,7 +28,10 @@ export function authenticateRequest(
   if (!result.ok) {
     if (result.credentialed) {
       state.services.stats.authFailures++;
-      ctx.out.push({ type: 'emit', event: { type: 'auth.failed', client: ctx.client, cause: result.cause } });
+      ctx.out.push({
+        type: 'emit',
+        event: { type: 'auth.failed', client: ctx.client, cause: result.cause },
+      });
     }
     if (result.code !== 400 && !limiter.take(ctx.client.remote.address, ctx.nowMs)) {
       countKey(state.services.stats.ignored, 'rate-limited');

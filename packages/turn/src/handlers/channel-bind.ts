@@ -3,19 +3,47 @@
  * @module
  */
 import {
-  MAX_CHANNEL_NUMBER,
+  MAX_LEGACY_CHANNEL_NUMBER,
   MIN_CHANNEL_NUMBER,
   channelNumber as channelNumberAttr,
   xorPeerAddress,
 } from '@cloudproxy/stun';
 import type { CoreState } from '../core-state.js';
 import type { RateLimiter } from '../rate-limiter.js';
-import type { RequestContext } from '../request-context.js';
+import type { RequestContext, ResponseSigner } from '../request-context.js';
+import type { TransportAddress } from '@cloudproxy/stun';
 import { authenticateRequest } from './authenticate.js';
 import { checkPeer, isOwnAddress } from './peer-checks.js';
 
+/**
+ * Step 1: CHANNEL-NUMBER and XOR-PEER-ADDRESS present (400). RFC 8656 §12 narrowed channels to
+ * 0x4000-0x4FFF, but RFC 5766 clients (coturn's turnutils_uclient among them) still pick
+ * numbers up to 0x7FFF, which never collide with STUN; they are accepted as coturn does.
+ */
+function channelRequest(
+  ctx: RequestContext,
+  auth: ResponseSigner,
+): { channelNumber: number; peer: TransportAddress } | undefined {
+  const channelNumber = ctx.msg.get(channelNumberAttr);
+  const peer = ctx.msg.get(xorPeerAddress);
+  if (channelNumber === undefined || peer === undefined) {
+    ctx.reject(400, 'missing CHANNEL-NUMBER or XOR-PEER-ADDRESS', { signer: auth });
+    return undefined;
+  }
+  if (channelNumber < MIN_CHANNEL_NUMBER || channelNumber > MAX_LEGACY_CHANNEL_NUMBER) {
+    const text = `channel number 0x${channelNumber.toString(16)} out of range 0x4000..0x7fff`;
+    ctx.reject(400, text, { signer: auth });
+    return undefined;
+  }
+  return { channelNumber, peer };
+}
+
 /** Handles ChannelBind: binds (or refreshes) a channel to a peer and refreshes its permission. */
-export function handleChannelBind(ctx: RequestContext, state: CoreState, limiter: RateLimiter): void {
+export function handleChannelBind(
+  ctx: RequestContext,
+  state: CoreState,
+  limiter: RateLimiter,
+): void {
   const { msg, client, nowMs } = ctx;
   const allocation = state.liveAllocation(client.key, nowMs);
   const auth = authenticateRequest(ctx, state, limiter, allocation);
@@ -28,19 +56,9 @@ export function handleChannelBind(ctx: RequestContext, state: CoreState, limiter
     ctx.reject(437, 'no allocation for this 5-tuple', { signer: auth });
     return;
   }
-  const channelNumber = msg.get(channelNumberAttr);
-  const peer = msg.get(xorPeerAddress);
-  // 1. CHANNEL-NUMBER and XOR-PEER-ADDRESS present, number in 0x4000-0x4FFF (400).
-  if (channelNumber === undefined || peer === undefined) {
-    ctx.reject(400, 'missing CHANNEL-NUMBER or XOR-PEER-ADDRESS', { signer: auth });
-    return;
-  }
-  if (channelNumber < MIN_CHANNEL_NUMBER || channelNumber > MAX_CHANNEL_NUMBER) {
-    ctx.reject(400, `channel number 0x${channelNumber.toString(16)} out of range 0x4000..0x4fff`, {
-      signer: auth,
-    });
-    return;
-  }
+  const request = channelRequest(ctx, auth);
+  if (!request) return;
+  const { channelNumber, peer } = request;
   if (!checkPeer(ctx, state, allocation, peer, auth, true)) return;
   // 2. The channel must not be bound to another peer, nor the peer to another channel (400).
   const byNumber = allocation.channels.get(channelNumber);

@@ -22,9 +22,13 @@ export function checkPeer(
     return false;
   }
   if (isOwnAddress(state, peer.address) && !inRelayPorts(state, peer.port) && checkPort) {
-    ctx.reject(403, `peer ${peer.address}:${peer.port} is the server itself outside the relay ports`, {
-      signer,
-    });
+    ctx.reject(
+      403,
+      `peer ${peer.address}:${peer.port} is the server itself outside the relay ports`,
+      {
+        signer,
+      },
+    );
     return false;
   }
   const decision = state.peerPolicy.check(peer.address);

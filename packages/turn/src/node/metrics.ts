@@ -61,41 +61,96 @@ function gauge(
 export function createTurnMetrics(stats: TurnStats, driver: DriverGauges): client.Registry {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry, prefix: 'cloudproxy_' });
-  const perTransport = (values: readonly number[]) => (set: (l: Record<string, string>, v: number) => void) => {
-    TRANSPORTS.forEach((transport, i) => {
-      set({ transport }, values[i] ?? 0);
-    });
-  };
-  gauge(registry, 'cloudproxy_turn_allocations', 'Live allocations.', ['transport'], perTransport(stats.allocationsActive));
-  counter(registry, 'cloudproxy_turn_allocations_total', 'Allocations created.', ['transport'], perTransport(stats.allocationsTotal));
-  counter(registry, 'cloudproxy_turn_relayed_bytes_total', 'Payload bytes relayed.', ['transport', 'direction'], (set) => {
-    TRANSPORTS.forEach((transport, i) => {
-      set({ transport, direction: 'to_peer' }, stats.bytesToPeer[i] ?? 0);
-      set({ transport, direction: 'to_client' }, stats.bytesToClient[i] ?? 0);
-    });
-  });
-  counter(registry, 'cloudproxy_turn_relayed_packets_total', 'Packets relayed.', ['transport', 'direction'], (set) => {
-    TRANSPORTS.forEach((transport, i) => {
-      set({ transport, direction: 'to_peer' }, stats.packetsToPeer[i] ?? 0);
-      set({ transport, direction: 'to_client' }, stats.packetsToClient[i] ?? 0);
-    });
-  });
-  counter(registry, 'cloudproxy_turn_auth_failures_total', 'Requests with wrong or unknown credentials.', [], (set) => {
-    set({}, stats.authFailures);
-  });
-  counter(registry, 'cloudproxy_turn_error_responses_total', 'Error responses sent, by STUN error code.', ['code'], (set) => {
-    for (const [code, n] of stats.errorResponses) set({ code: String(code) }, n);
-  });
-  counter(registry, 'cloudproxy_turn_dropped_packets_total', 'Packets dropped without an answer, by reason (malformed, no-permission, ...).', ['reason'], (set) => {
-    for (const [reason, n] of stats.ignored) set({ reason }, n);
-    for (const [reason, n] of driver.droppedByDriver()) set({ reason }, n);
-  });
-  counter(registry, 'cloudproxy_turn_binding_requests_total', 'STUN Binding requests answered.', [], (set) => {
-    set({}, stats.bindingRequests);
-  });
-  gauge(registry, 'cloudproxy_turn_tcp_connections', 'Open TCP and TLS client connections.', [], (set) => {
-    set({}, driver.tcpConnections());
-  });
+  const perTransport =
+    (values: readonly number[]) => (set: (l: Record<string, string>, v: number) => void) => {
+      TRANSPORTS.forEach((transport, i) => {
+        set({ transport }, values[i] ?? 0);
+      });
+    };
+  gauge(
+    registry,
+    'cloudproxy_turn_allocations',
+    'Live allocations.',
+    ['transport'],
+    perTransport(stats.allocationsActive),
+  );
+  counter(
+    registry,
+    'cloudproxy_turn_allocations_total',
+    'Allocations created.',
+    ['transport'],
+    perTransport(stats.allocationsTotal),
+  );
+  counter(
+    registry,
+    'cloudproxy_turn_relayed_bytes_total',
+    'Payload bytes relayed.',
+    ['transport', 'direction'],
+    (set) => {
+      TRANSPORTS.forEach((transport, i) => {
+        set({ transport, direction: 'to_peer' }, stats.bytesToPeer[i] ?? 0);
+        set({ transport, direction: 'to_client' }, stats.bytesToClient[i] ?? 0);
+      });
+    },
+  );
+  counter(
+    registry,
+    'cloudproxy_turn_relayed_packets_total',
+    'Packets relayed.',
+    ['transport', 'direction'],
+    (set) => {
+      TRANSPORTS.forEach((transport, i) => {
+        set({ transport, direction: 'to_peer' }, stats.packetsToPeer[i] ?? 0);
+        set({ transport, direction: 'to_client' }, stats.packetsToClient[i] ?? 0);
+      });
+    },
+  );
+  counter(
+    registry,
+    'cloudproxy_turn_auth_failures_total',
+    'Requests with wrong or unknown credentials.',
+    [],
+    (set) => {
+      set({}, stats.authFailures);
+    },
+  );
+  counter(
+    registry,
+    'cloudproxy_turn_error_responses_total',
+    'Error responses sent, by STUN error code.',
+    ['code'],
+    (set) => {
+      for (const [code, n] of stats.errorResponses) set({ code: String(code) }, n);
+    },
+  );
+  counter(
+    registry,
+    'cloudproxy_turn_dropped_packets_total',
+    'Packets dropped without an answer, by reason (malformed, no-permission, ...).',
+    ['reason'],
+    (set) => {
+      for (const [reason, n] of stats.ignored) set({ reason }, n);
+      for (const [reason, n] of driver.droppedByDriver()) set({ reason }, n);
+    },
+  );
+  counter(
+    registry,
+    'cloudproxy_turn_binding_requests_total',
+    'STUN Binding requests answered.',
+    [],
+    (set) => {
+      set({}, stats.bindingRequests);
+    },
+  );
+  gauge(
+    registry,
+    'cloudproxy_turn_tcp_connections',
+    'Open TCP and TLS client connections.',
+    [],
+    (set) => {
+      set({}, driver.tcpConnections());
+    },
+  );
   gauge(registry, 'cloudproxy_turn_relay_sockets', 'Open relay sockets.', [], (set) => {
     set({}, driver.relaySockets());
   });
@@ -103,7 +158,11 @@ export function createTurnMetrics(stats: TurnStats, driver: DriverGauges): clien
 }
 
 /** Serves `GET /metrics` from `registry` on `address:port`. */
-export function serveMetrics(registry: client.Registry, address: string, port: number): Promise<http.Server> {
+export function serveMetrics(
+  registry: client.Registry,
+  address: string,
+  port: number,
+): Promise<http.Server> {
   const server = http.createServer((req, res) => {
     if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
@@ -111,7 +170,8 @@ export function serveMetrics(registry: client.Registry, address: string, port: n
     }
     registry.metrics().then(
       (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
-      (error: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${String(error)}\n`),
+      (error: unknown) =>
+        res.writeHead(500, { 'content-type': 'text/plain' }).end(`${String(error)}\n`),
     );
   });
   server.requestTimeout = 10_000;

@@ -19,7 +19,12 @@ export interface RelayAddress {
 }
 
 /** Receives every datagram arriving on a relay socket. */
-export type PeerDatagramHandler = (relayId: number, data: Buffer, address: string, port: number) => void;
+export type PeerDatagramHandler = (
+  relayId: number,
+  data: Buffer,
+  address: string,
+  port: number,
+) => void;
 
 const BIND_ATTEMPTS = 40;
 
@@ -66,10 +71,19 @@ export class RelayPool {
         continue;
       }
       const first = index === 0;
-      const bound = await this.#bindWithRetries(address, first && request.evenPort, first && request.reserveNextPort);
+      const bound = await this.#bindWithRetries(
+        address,
+        first && request.evenPort,
+        first && request.reserveNextPort,
+      );
       if (!bound) {
         for (const relay of relays) this.close(relay.relayId);
-        return { requestId: request.requestId, relays: [], unsupportedFamilies, insufficientCapacity: true };
+        return {
+          requestId: request.requestId,
+          relays: [],
+          unsupportedFamilies,
+          insufficientCapacity: true,
+        };
       }
       relays.push(bound.relay);
       reserved ??= bound.reserved;
@@ -122,7 +136,10 @@ export class RelayPool {
 
   #bind(address: RelayAddress, port: number): Promise<RelaySocket | undefined> {
     return new Promise((resolve) => {
-      const socket = dgram.createSocket({ type: address.family === 6 ? 'udp6' : 'udp4', ipv6Only: address.family === 6 });
+      const socket = dgram.createSocket({
+        type: address.family === 6 ? 'udp6' : 'udp4',
+        ipv6Only: address.family === 6,
+      });
       const onError = (): void => {
         socket.close();
         resolve(undefined);
@@ -138,13 +155,21 @@ export class RelayPool {
   #register(socket: dgram.Socket, address: RelayAddress, port: number): RelaySocket {
     const relayId = this.#nextId++;
     const local: TransportAddress = { family: address.family, address: address.bindIp, port };
-    const advertised: TransportAddress = { family: address.family, address: address.advertisedIp, port };
+    const advertised: TransportAddress = {
+      family: address.family,
+      address: address.advertisedIp,
+      port,
+    };
     const relay: RelaySocket = {
       relayId,
       local,
       advertised,
       socket,
-      sink: { send: (data, peerPort, peerAddress) => socket.send(data, peerPort, peerAddress) },
+      sink: {
+        send: (data, peerPort, peerAddress) => {
+          socket.send(data, peerPort, peerAddress);
+        },
+      },
     };
     const onDatagram = this.#onDatagram;
     socket.on('message', (data, rinfo) => {

@@ -49,7 +49,8 @@ export class StreamListener {
             ...options.tls,
             minVersion: 'TLSv1.2',
             // RFC 7443: "stun.turn". Clients that offer other protocols, or none, are served too.
-            ALPNCallback: ({ protocols }) => (protocols.includes('stun.turn') ? 'stun.turn' : undefined),
+            ALPNCallback: ({ protocols }) =>
+              protocols.includes('stun.turn') ? 'stun.turn' : undefined,
             handshakeTimeout: 10_000,
           },
           onSocket,
@@ -59,7 +60,10 @@ export class StreamListener {
     this.server.on('drop', () => {
       options.onDropped('connection-limit');
     });
-    if (options.tls) this.server.on('tlsClientError', () => { options.onDropped('malformed'); });
+    if (options.tls)
+      this.server.on('tlsClientError', () => {
+        options.onDropped('malformed');
+      });
   }
 
   /** Number of open connections. */
@@ -74,7 +78,11 @@ export class StreamListener {
       this.server.listen({ host: address, port, ipv6Only: address.includes(':') }, () => {
         this.server.off('error', reject);
         const bound = this.server.address() as net.AddressInfo;
-        resolve({ family: bound.family === 'IPv6' ? 6 : 4, address: bound.address, port: bound.port });
+        resolve({
+          family: bound.family === 'IPv6' ? 6 : 4,
+          address: bound.address,
+          port: bound.port,
+        });
       });
     });
   }

@@ -95,7 +95,10 @@ export class TurnServer {
         } catch (error) {
           // The IPv6 wildcard is a default: a host without IPv6 is served on IPv4 alone.
           if (ip !== '::' || !isNoIpv6(error)) throw error;
-          this.#log.warn({ event: 'listen.skipped', address: ip }, 'IPv6 unavailable; serving IPv4 only');
+          this.#log.warn(
+            { event: 'listen.skipped', address: ip },
+            'IPv6 unavailable; serving IPv4 only',
+          );
         }
       }
     } catch (error) {
@@ -104,7 +107,10 @@ export class TurnServer {
     }
     this.core.setOwnAddresses(this.#ownAddresses(), { min: o.minPort, max: o.maxPort });
     for (const a of this.#addresses) {
-      this.#log.info({ event: 'listening', transport: a.transport, address: a.address, port: a.port }, 'turn listener bound');
+      this.#log.info(
+        { event: 'listening', transport: a.transport, address: a.address, port: a.port },
+        'turn listener bound',
+      );
     }
     return this.#addresses;
   }
@@ -126,7 +132,10 @@ export class TurnServer {
   async drain(timeoutMs: number): Promise<void> {
     this.core.setDraining(true);
     await Promise.all(this.#streams.map((s) => s.close(false)));
-    this.#log.info({ event: 'draining', allocations: this.core.allocationCount, timeoutMs }, 'draining');
+    this.#log.info(
+      { event: 'draining', allocations: this.core.allocationCount, timeoutMs },
+      'draining',
+    );
     const deadline = Date.now() + timeoutMs;
     while (this.core.allocationCount > 0 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, Math.min(250, deadline - Date.now())));
@@ -149,7 +158,10 @@ export class TurnServer {
     this.#run(this.core.closeAll());
     if (this.#timer) clearTimeout(this.#timer);
     this.#relays.closeAll();
-    await Promise.all([...this.#udp.map((u) => u.close()), ...this.#streams.map((s) => s.close(true))]);
+    await Promise.all([
+      ...this.#udp.map((u) => u.close()),
+      ...this.#streams.map((s) => s.close(true)),
+    ]);
     this.#log.info({ event: 'closed' }, 'turn server closed');
   }
 
@@ -162,13 +174,22 @@ export class TurnServer {
   }
 
   async #listenUdp(ip: string, family: 4 | 6, port: number): Promise<void> {
-    const listener = new UdpListener({ id: this.#udp.length, family, core: this.core, run: this.#run });
+    const listener = new UdpListener({
+      id: this.#udp.length,
+      family,
+      core: this.core,
+      run: this.#run,
+    });
     this.#udp.push(listener);
     const bound = await listener.listen(ip, port);
     this.#addresses.push({ ...bound, transport: 'udp' });
   }
 
-  async #listenStream(ip: string, port: number, context: tls.SecureContextOptions | undefined): Promise<void> {
+  async #listenStream(
+    ip: string,
+    port: number,
+    context: tls.SecureContextOptions | undefined,
+  ): Promise<void> {
     const listener = new StreamListener({
       id: this.#streams.length,
       core: this.core,
@@ -187,17 +208,23 @@ export class TurnServer {
 
   #tlsContext(): tls.SecureContextOptions {
     const { certFile, keyFile } = this.options;
-    if (!certFile || !keyFile) throw new Error('tls: --cert and --pkey are required unless --no-tls');
+    if (!certFile || !keyFile)
+      throw new Error('tls: --cert and --pkey are required unless --no-tls');
     return { cert: readFileSync(certFile), key: readFileSync(keyFile) };
   }
 
   #ownAddresses(): string[] {
     const own = new Set<string>();
     const wildcard = (ip: string): boolean => ip === '0.0.0.0' || ip === '::';
-    const ips = [...this.options.listeningIps, ...this.options.relayAddresses.flatMap((r) => [r.relayIp, r.externalIp ?? r.relayIp])];
+    const ips = [
+      ...this.options.listeningIps,
+      ...this.options.relayAddresses.flatMap((r) => [r.relayIp, r.externalIp ?? r.relayIp]),
+    ];
     for (const ip of ips) {
       if (!wildcard(ip)) own.add(ip);
-      else for (const entries of Object.values(os.networkInterfaces())) for (const e of entries ?? []) own.add(e.address);
+      else
+        for (const entries of Object.values(os.networkInterfaces()))
+          for (const e of entries ?? []) own.add(e.address);
     }
     return [...own];
   }
@@ -205,7 +232,8 @@ export class TurnServer {
   #onPeerDatagram(relayId: number, data: Buffer, address: string, port: number): void {
     const target = this.core.peerTarget(relayId, address, port, data);
     if (target === undefined) return;
-    if ('channelNumber' in target) target.allocation.client.sink.sendChannelData(target.channelNumber, data);
+    if ('channelNumber' in target)
+      target.allocation.client.sink.sendChannelData(target.channelNumber, data);
     else target.client.sink.send(target.data);
   }
 
@@ -250,13 +278,36 @@ export class TurnServer {
     const client = `${event.client.transport}:${event.client.remote.address}:${event.client.remote.port}`;
     switch (event.type) {
       case 'allocation.created':
-        this.#log.info({ event: event.type, client, user: event.username, relays: event.relays.map((r) => `${r.address}:${r.port}`), lifetimeS: event.lifetimeS }, 'allocation created');
+        this.#log.info(
+          {
+            event: event.type,
+            client,
+            user: event.username,
+            relays: event.relays.map((r) => `${r.address}:${r.port}`),
+            lifetimeS: event.lifetimeS,
+          },
+          'allocation created',
+        );
         return;
       case 'allocation.deleted':
-        this.#log.info({ event: event.type, client, user: event.username, reason: event.reason, bytesFromClient: event.bytesFromClient, bytesToClient: event.bytesToClient, durationMs: event.durationMs }, 'allocation deleted');
+        this.#log.info(
+          {
+            event: event.type,
+            client,
+            user: event.username,
+            reason: event.reason,
+            bytesFromClient: event.bytesFromClient,
+            bytesToClient: event.bytesToClient,
+            durationMs: event.durationMs,
+          },
+          'allocation deleted',
+        );
         return;
       case 'request.rejected':
-        this.#log.debug({ event: event.type, client, method: event.method, code: event.code, cause: event.cause }, 'request rejected');
+        this.#log.debug(
+          { event: event.type, client, method: event.method, code: event.code, cause: event.cause },
+          'request rejected',
+        );
         return;
       case 'auth.failed':
         this.#log.warn({ event: event.type, client, cause: event.cause }, 'authentication failed');
@@ -271,11 +322,14 @@ export class TurnServer {
     if (deadline === undefined || deadline >= this.#timerAtMs) return;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timerAtMs = deadline;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#timerAtMs = Infinity;
-      this.#run(this.core.handleTimeout());
-    }, Math.min(MAX_TIMER_MS, Math.max(0, deadline - Date.now())));
+    this.#timer = setTimeout(
+      () => {
+        this.#timer = undefined;
+        this.#timerAtMs = Infinity;
+        this.#run(this.core.handleTimeout());
+      },
+      Math.min(MAX_TIMER_MS, Math.max(0, deadline - Date.now())),
+    );
   }
 }
 

@@ -46,7 +46,11 @@ export class UdpListener {
       this.socket.bind({ address, port, exclusive: true }, () => {
         this.socket.off('error', reject);
         const bound = this.socket.address();
-        this.#local = { family: bound.family === 'IPv6' ? 6 : 4, address: bound.address, port: bound.port };
+        this.#local = {
+          family: bound.family === 'IPv6' ? 6 : 4,
+          address: bound.address,
+          port: bound.port,
+        };
         resolve(this.#local);
       });
     });
@@ -67,12 +71,19 @@ export class UdpListener {
 
   #onMessage(data: Buffer, rinfo: dgram.RemoteInfo): void {
     const first = data[0] ?? 0;
-    if (first >= 0x40 && first <= 0x4f) {
+    if (first >= 0x40 && first <= 0x7f) {
       // Short path: ChannelData on a bound channel goes out of the relay socket as it is.
-      const binding = this.#core.channelTarget(this.#prefix + rinfo.address + '|' + rinfo.port, data);
+      const binding = this.#core.channelTarget(
+        `${this.#prefix}${rinfo.address}|${rinfo.port}`,
+        data,
+      );
       if (binding) {
         const length = ((data[2] ?? 0) << 8) | (data[3] ?? 0);
-        binding.relay.sink.send(data.subarray(4, 4 + length), binding.peer.port, binding.peer.address);
+        binding.relay.sink.send(
+          data.subarray(4, 4 + length),
+          binding.peer.port,
+          binding.peer.address,
+        );
       }
       return;
     }
@@ -95,7 +106,7 @@ export class UdpListener {
       },
     };
     return {
-      key: this.#prefix + address + '|' + port,
+      key: `${this.#prefix}${address}|${port}`,
       transport: 'udp',
       remote: { family: rinfo.family === 'IPv6' ? 6 : 4, address, port },
       local: this.#local ?? { family: 4, address: '0.0.0.0', port: 0 },

@@ -51,8 +51,9 @@ export function isIpv4Mapped(bytes: Uint8Array): boolean {
 
 /** Compares two addresses of the same length as unsigned big-endian numbers: <0, 0 or >0. */
 export function compareIp(a: Uint8Array, b: Uint8Array): number {
-  for (let i = 0; i < a.length; i++) {
-    const diff = (a[i] ?? 0) - (b[i] ?? 0);
+  let i = 0;
+  for (const byte of a) {
+    const diff = byte - (b[i++] ?? 0);
     if (diff !== 0) {
       return diff;
     }
@@ -103,8 +104,9 @@ function expandEmbeddedIpv4(text: string): string | undefined {
   if (v4 === undefined) {
     return undefined;
   }
-  const hi = (((v4[0] ?? 0) << 8) | (v4[1] ?? 0)).toString(16);
-  const lo = (((v4[2] ?? 0) << 8) | (v4[3] ?? 0)).toString(16);
+  const view = new DataView(v4.buffer);
+  const hi = view.getUint16(0).toString(16);
+  const lo = view.getUint16(2).toString(16);
   return `${text.slice(0, lastColon + 1)}${hi}:${lo}`;
 }
 
@@ -137,7 +139,7 @@ function parseIpv6(text: string): Uint8Array | undefined {
 }
 
 function formatIpv4(bytes: Uint8Array, offset: number): string {
-  return [0, 1, 2, 3].map((i) => String(bytes[offset + i] ?? 0)).join('.');
+  return bytes.subarray(offset, offset + IPV4_LENGTH).join('.');
 }
 
 /** Finds the longest run of at least two zero groups; the first wins a tie. RFC 5952 §4.2. */
@@ -162,8 +164,9 @@ function formatIpv6(bytes: Uint8Array): string {
     return `::ffff:${formatIpv4(bytes, 12)}`;
   }
   const groups: number[] = [];
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   for (let i = 0; i < IPV6_GROUPS; i++) {
-    groups.push(((bytes[2 * i] ?? 0) << 8) | (bytes[2 * i + 1] ?? 0));
+    groups.push(view.getUint16(2 * i));
   }
   const run = longestZeroRun(groups);
   const hex = (g: number): string => g.toString(16);

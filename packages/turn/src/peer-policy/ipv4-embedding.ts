@@ -62,8 +62,7 @@ const EMBEDDINGS: readonly Embedding[] = [
     prefix: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
     extract: (b) => {
       const v4 = last32(b);
-      const isUnspecifiedOrLoopback =
-        v4[0] === 0 && v4[1] === 0 && v4[2] === 0 && (v4[3] ?? 0) <= 1;
+      const isUnspecifiedOrLoopback = new DataView(v4.buffer).getUint32(0) <= 1;
       return isUnspecifiedOrLoopback ? [] : [{ form: Ipv4EmbeddingForm.Compatible, address: v4 }];
     },
   },

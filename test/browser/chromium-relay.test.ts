@@ -131,7 +131,13 @@ function iceServer(transport: Transport, kind: CredentialKind): IceServer {
 
 async function relayCall(ice: IceServer): Promise<RelayCallResult> {
   if (!page) throw new Error('page not loaded');
-  const cfg = { iceServers: [ice], timeoutMs: CALL_TIMEOUT_MS, burst: BURST, size: SIZE };
+  const cfg = {
+    iceServers: [ice],
+    timeoutMs: CALL_TIMEOUT_MS,
+    burst: BURST,
+    size: SIZE,
+    settleMs: 5000,
+  };
   // A string expression: nothing from the Node side (or a transpiler) is serialized.
   return await page.evaluate<RelayCallResult>(`relayCall(${JSON.stringify(cfg)})`);
 }
@@ -168,16 +174,6 @@ describe(`Chromium relay-only calls through ${turnImpl()}`, () => {
     const ice = iceServer(transport, kind);
     const server = kind === 'REST' ? restServer! : ltServer!;
     const result = await relayCall(ice);
-    if (process.env['DEBUG_RELAY'])
-      console.log(
-        JSON.stringify(result, null, 1),
-        server
-          .output()
-          .split('\n')
-          .filter((l) => /session|remote|ALLOC|incoming/i.test(l))
-          .slice(-8)
-          .join('\n'),
-      );
     const why = `${ice.urls}\n${JSON.stringify(result, null, 2)}\n--- ${server.impl} output (tail) ---\n${server.output().slice(-3000)}`;
     expect(result.ok, why).toBe(true);
     expect(result.received, why).toEqual({ pc1: BURST, pc2: BURST });

@@ -24,7 +24,7 @@
  * addresses, hence `--allow-loopback-peers`. Listening on 0.0.0.0 is not needed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -173,9 +173,17 @@ function buildCommand(
   realm: string,
   workDir: string,
 ): string[] {
-  const args = commonArgs(opts, ports, realm);
+  // TURN_EXTRA_ARGS (space-separated) reaches every server, e.g. TURN_EXTRA_ARGS=--verbose.
+  const envArgs = (process.env['TURN_EXTRA_ARGS'] ?? '').split(' ').filter(Boolean);
+  const args = [...commonArgs(opts, ports, realm), ...envArgs];
   if (impl === 'cloudproxy') {
-    return [process.execPath, path.join(REPO_ROOT, 'bin/cloudproxy.js'), 'turn', ...args];
+    return [
+      process.execPath,
+      path.join(REPO_ROOT, 'bin/cloudproxy.js'),
+      'turn',
+      ...args,
+      ...(opts.extraArgs ?? []),
+    ];
   }
   const conf = path.join(workDir, 'turnserver.conf');
   writeFileSync(conf, '# empty: keeps coturn away from /etc/turnserver.conf\n');
@@ -280,7 +288,16 @@ async function startOnce(
   });
   liveChildren.add(child);
   let output = '';
+  // TURN_LOG_DIR=dir keeps every server's complete output in dir/<impl>-<port>.log.
+  const logDir = process.env['TURN_LOG_DIR'];
+  let logFile: ReturnType<typeof createWriteStream> | undefined;
+  if (logDir) {
+    mkdirSync(logDir, { recursive: true });
+    logFile = createWriteStream(path.join(logDir, `${impl}-${ports.listening}.log`));
+    logFile.write(`${command.join(' ')}\n`);
+  }
   const append = (chunk: Buffer): void => {
+    logFile?.write(chunk);
     output += chunk.toString('utf8');
     if (output.length > OUTPUT_LIMIT) output = output.slice(-OUTPUT_LIMIT);
   };
@@ -288,9 +305,12 @@ async function startOnce(
   child.stderr.on('data', append);
   let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   let spawnError: Error | undefined;
+  let stopped = false;
   const exitPromise = new Promise<void>((resolve) => {
     child.once('exit', (code, signal) => {
       exited = { code, signal };
+      if (!stopped)
+        output += `\n[harness] server exited unexpectedly: code ${code}, signal ${signal}\n`;
       liveChildren.delete(child);
       resolve();
     });
@@ -302,7 +322,6 @@ async function startOnce(
     });
   });
 
-  let stopped = false;
   const stop = async (): Promise<void> => {
     if (!stopped) {
       stopped = true;
@@ -313,6 +332,7 @@ async function startOnce(
         clearTimeout(killTimer);
       }
       rmSync(workDir, { recursive: true, force: true });
+      logFile?.end();
     }
   };
 

@@ -701,6 +701,7 @@ stale-nonce=300
 max-allocate-lifetime=1800
 channel-lifetime=900
 permission-lifetime=200
+drain-timeout=5
 fingerprint
 software-attribute
 no-software-attribute
@@ -726,6 +727,7 @@ pidfile=/run/turn.pid
       nonceLifetimeS: 300,
       maxLifetimeS: 1800,
       permissionLifetimeS: 200,
+      drainTimeoutS: 5,
       channelLifetimeS: 900,
       userQuota: 10,
       totalQuota: 1000,

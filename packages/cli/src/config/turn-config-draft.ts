@@ -81,6 +81,7 @@ export interface TurnConfigDraft {
   maxLifetimeS: number | undefined;
   channelLifetimeS: number | undefined;
   permissionLifetimeS: number | undefined;
+  drainTimeoutS: number | undefined;
   configFile: string | undefined;
   noConfigFile: boolean;
   logFile: string | undefined;
@@ -122,6 +123,7 @@ export function createTurnConfigDraft(): TurnConfigDraft {
     userQuota: undefined,
     totalQuota: undefined,
     maxBps: undefined,
+    drainTimeoutS: undefined,
     nonceLifetimeS: undefined,
     maxLifetimeS: undefined,
     channelLifetimeS: undefined,
@@ -166,6 +168,7 @@ export function finishTurnConfig(draft: TurnConfigDraft, where: string): ParsedT
     userQuota: draft.userQuota,
     totalQuota: draft.totalQuota,
     maxBps: draft.maxBps,
+    drainTimeoutS: draft.drainTimeoutS,
     peerPolicy: {
       allowLoopbackPeers: draft.allowLoopbackPeers,
       allowedPeerIps: draft.allowedPeerIps.length > 0 ? [...draft.allowedPeerIps] : undefined,

@@ -321,6 +321,14 @@ export const TURN_OPTIONS: readonly TurnOptionSpec[] = [
       defaultText: '300',
     },
   ),
+  int(
+    'drain-timeout',
+    'lifetimes',
+    'On SIGTERM/SIGINT, how long live allocations may drain before the server closes.',
+    { ...SECONDS, min: 0 },
+    field('drainTimeoutS'),
+    { defaultText: '30', coturnNote: 'cloudproxy only' },
+  ),
   // Logging and metrics
   str(
     'log-file',

@@ -127,7 +127,18 @@ export class StreamListener {
     socket.setTimeout(this.#options.idleTimeoutMs, () => {
       if (!core.hasAllocation(client.key)) socket.destroy();
     });
+    let started = false;
     socket.on('data', (chunk: Buffer) => {
+      // A client's first bytes are a STUN request (top bits 00); anything else (an HTTP request,
+      // TLS to the plain port, ChannelData before any allocation) is garbage: close at once.
+      if (!started) {
+        started = true;
+        if (((chunk[0] ?? 0) & 0xc0) !== 0) {
+          onDropped('malformed');
+          socket.destroy();
+          return;
+        }
+      }
       try {
         framer.push(chunk);
       } catch (error) {

@@ -1,0 +1,228 @@
+/**
+ * The built `cloudproxy turn` as an operator runs it: bad input flood, SIGHUP reload, SIGTERM
+ * drain, refusal to start as an open relay, unsupported coturn options named.
+ */
+import { execFile } from 'node:child_process';
+import dgram from 'node:dgram';
+import { once } from 'node:events';
+import net from 'node:net';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import {
+  MessageClass,
+  Method,
+  attr,
+  encodeMessage,
+  lifetime,
+  newTransactionId,
+  requestedTransport,
+} from '@cloudproxy/stun';
+import fc from 'fast-check';
+import { afterEach, describe, expect, it } from 'vitest';
+import { TestTurnClient } from '../../packages/turn/test/turn-client.js';
+import { REPO_ROOT, startTurnServer } from '../helpers/turn-server.js';
+import type { TurnServerHandle } from '../helpers/turn-server.js';
+
+const run = promisify(execFile);
+const CLI = path.join(REPO_ROOT, 'bin/cloudproxy.js');
+const USERS = [{ name: 'alice', password: 'wonderland' }];
+let servers: TurnServerHandle[] = [];
+
+afterEach(async () => {
+  await Promise.all(servers.map((s) => s.stop()));
+  servers = [];
+});
+
+async function start(extraArgs: string[] = []): Promise<TurnServerHandle> {
+  const server = await startTurnServer({
+    impl: 'cloudproxy',
+    users: USERS,
+    prometheus: true,
+    extraArgs,
+  });
+  servers.push(server);
+  return server;
+}
+
+/** Sum of every series of a metric. */
+async function metricSum(server: TurnServerHandle, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${server.prometheusPort}/metrics`)).text();
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `))
+    .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
+}
+
+async function metric(server: TurnServerHandle, name: string, labels = ''): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${server.prometheusPort}/metrics`)).text();
+  const line = text
+    .split('\n')
+    .find(
+      (l) =>
+        l.startsWith(`${name}${labels} `) || (l.startsWith(`${name}${labels}{`) && labels === ''),
+    );
+  return line ? Number(line.split(' ').at(-1)) : 0;
+}
+
+/** A UDP echo peer on loopback. */
+async function echoPeer(): Promise<{ port: number; close(): void }> {
+  const socket = dgram.createSocket('udp4');
+  socket.on('message', (msg, rinfo) => socket.send(msg, rinfo.port, rinfo.address));
+  socket.bind(0, '127.0.0.1');
+  await once(socket, 'listening');
+  return { port: socket.address().port, close: () => socket.close() };
+}
+
+/** Allocates, binds a channel to the echo peer and checks one round trip. */
+async function relayRoundTrip(client: TestTurnClient, peerPort: number): Promise<void> {
+  await client.allocate();
+  const bound = await client.channelBind(0x4000, {
+    family: 4,
+    address: '127.0.0.1',
+    port: peerPort,
+  });
+  expect(bound.messageClass).toBe(MessageClass.SuccessResponse);
+  client.sendChannelData(0x4000, new Uint8Array([1, 2, 3]), false);
+  expect((await client.nextChannelData()).data).toEqual(new Uint8Array([1, 2, 3]));
+}
+
+describe('cloudproxy turn under bad input', () => {
+  it('drops 300,000 random and mutated packets, keeps relaying, and its heap stays bounded', async () => {
+    const server = await start();
+    const peer = await echoPeer();
+    const heapBefore = await metric(server, 'cloudproxy_nodejs_heap_size_used_bytes');
+    const valid = encodeMessage({
+      method: Method.Allocate,
+      messageClass: MessageClass.Request,
+      transactionId: newTransactionId(),
+      attributes: [attr(requestedTransport, 17), attr(lifetime, 600)],
+      fingerprint: true,
+    });
+    const inputs = fc.sample(
+      fc.oneof(
+        fc.uint8Array({ minLength: 0, maxLength: 1500 }),
+        fc
+          .tuple(fc.integer({ min: 0, max: valid.length - 1 }), fc.integer({ min: 0, max: 255 }))
+          .map(([i, b]) => {
+            const copy = new Uint8Array(valid);
+            copy[i] = b;
+            return copy;
+          }),
+        fc
+          .tuple(fc.integer({ min: 0x4000, max: 0x7fff }), fc.uint8Array({ maxLength: 200 }))
+          .map(([ch, data]) => {
+            const out = new Uint8Array(4 + data.length);
+            new DataView(out.buffer).setUint16(0, ch);
+            new DataView(out.buffer).setUint16(2, data.length + (ch & 3));
+            out.set(data, 4);
+            return out;
+          }),
+      ),
+      { numRuns: 2000, seed: 42 },
+    );
+    // From another source address: 401 answers are rate-limited per source IP, and the flood
+    // must not eat the real client's budget.
+    const socket = dgram.createSocket('udp4');
+    socket.bind(0, '127.0.0.2');
+    await once(socket, 'listening');
+    const total = 300_000;
+    const deadline = Date.now() + 90_000;
+    // Paced (250 packets per 2 ms) so that most reach the server rather than a full socket buffer.
+    for (let sent = 0; sent < total && Date.now() < deadline; sent += 250) {
+      for (let i = 0; i < 250; i++)
+        socket.send(inputs[(sent + i) % inputs.length]!, server.udpPort, '127.0.0.1');
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    // Garbage on TCP too: the connection is closed, the server goes on.
+    const tcp = net.connect(server.udpPort, '127.0.0.1');
+    await once(tcp, 'connect');
+    tcp.write(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
+    await once(tcp, 'close');
+    socket.close();
+
+    const client = await TestTurnClient.connect('udp', server.udpPort, {
+      user: 'alice',
+      pass: 'wonderland',
+    });
+    await relayRoundTrip(client, peer.port);
+    client.close();
+    peer.close();
+    const dropped = await metric(
+      server,
+      'cloudproxy_turn_dropped_packets_total',
+      '{reason="malformed"}',
+    );
+    const handled =
+      (await metricSum(server, 'cloudproxy_turn_dropped_packets_total')) +
+      (await metricSum(server, 'cloudproxy_turn_error_responses_total'));
+    const heapAfter = await metric(server, 'cloudproxy_nodejs_heap_size_used_bytes');
+    console.log(
+      `flood: ${handled} packets dropped or refused (${dropped} malformed); heap ${heapBefore} -> ${heapAfter}`,
+    );
+    expect(handled).toBeGreaterThan(150_000);
+    expect(dropped).toBeGreaterThan(10_000);
+    expect(heapAfter - heapBefore).toBeLessThan(64 * 1024 * 1024);
+  }, 150_000);
+});
+
+describe('cloudproxy turn signals', () => {
+  it('on SIGTERM refuses new allocations (508), keeps live ones, and exits once they end', async () => {
+    const server = await start(['--drain-timeout', '60']);
+    const peer = await echoPeer();
+    const client = await TestTurnClient.connect('udp', server.udpPort, {
+      user: 'alice',
+      pass: 'wonderland',
+    });
+    await relayRoundTrip(client, peer.port);
+    process.kill(server.pid, 'SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const late = await TestTurnClient.connect('udp', server.udpPort, {
+      user: 'alice',
+      pass: 'wonderland',
+    });
+    await expect(late.allocate()).rejects.toThrow(/508/);
+    late.close();
+    client.sendChannelData(0x4000, new Uint8Array([9]), false);
+    expect((await client.nextChannelData()).data).toEqual(new Uint8Array([9]));
+    const exited = new Promise<void>((resolve) => {
+      const timer = setInterval(() => {
+        try {
+          process.kill(server.pid, 0);
+        } catch {
+          clearInterval(timer);
+          resolve();
+        }
+      }, 50);
+    });
+    await client.request(Method.Refresh, [attr(lifetime, 0)]);
+    await exited;
+    client.close();
+    peer.close();
+  }, 60_000);
+});
+
+describe('cloudproxy turn configuration errors', () => {
+  it('refuses to start without any authentication configured, saying why', async () => {
+    const result = await run(process.execPath, [
+      CLI,
+      'turn',
+      '--listening-port',
+      '0',
+      '--no-tls',
+    ]).catch((e: { code: number; stderr: string }) => e);
+    expect('code' in result && result.code).toBe(1);
+    expect(result.stderr).toMatch(/refusing to start an open relay/);
+  });
+
+  it('names an unsupported coturn option instead of ignoring it', async () => {
+    const result = await run(process.execPath, [
+      CLI,
+      'turn',
+      '--no-auth',
+      '--userdb',
+      '/tmp/x',
+    ]).catch((e: { code: number; stderr: string }) => e);
+    expect(result.stderr).toMatch(/--userdb/);
+    expect(result.stderr).toMatch(/not supported/);
+  });
+});

@@ -5,7 +5,9 @@
 import { execFile } from 'node:child_process';
 import dgram from 'node:dgram';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import {
@@ -201,27 +203,76 @@ describe('cloudproxy turn signals', () => {
   }, 60_000);
 });
 
+describe('cloudproxy turn reload', () => {
+  it('on SIGHUP takes new users from its config file without dropping live allocations', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'turn-reload-'));
+    const conf = path.join(dir, 'turnserver.conf');
+    writeFileSync(conf, 'lt-cred-mech\nuser=alice:wonderland\n', { mode: 0o600 });
+    // A REST secret on the command line too (the helper insists on some credential).
+    const server = await startTurnServer({
+      impl: 'cloudproxy',
+      authSecret: 'rest-secret',
+      prometheus: true,
+      extraArgs: ['-c', conf],
+    });
+    servers.push(server);
+    const peer = await echoPeer();
+    const alice = await TestTurnClient.connect('udp', server.udpPort, {
+      user: 'alice',
+      pass: 'wonderland',
+    });
+    await relayRoundTrip(alice, peer.port);
+    writeFileSync(conf, 'lt-cred-mech\nuser=bob:builder\n', { mode: 0o600 });
+    process.kill(server.pid, 'SIGHUP');
+    let bobAllocated = false;
+    for (let i = 0; i < 50 && !bobAllocated; i++) {
+      const bob = await TestTurnClient.connect('udp', server.udpPort, {
+        user: 'bob',
+        pass: 'builder',
+      });
+      bobAllocated = await bob.allocate().then(
+        () => true,
+        () => false,
+      );
+      bob.close();
+      if (!bobAllocated) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(bobAllocated).toBe(true);
+    alice.sendChannelData(0x4000, new Uint8Array([7]), false);
+    expect((await alice.nextChannelData()).data).toEqual(new Uint8Array([7]));
+    const again = await TestTurnClient.connect('udp', server.udpPort, {
+      user: 'alice',
+      pass: 'wonderland',
+    });
+    await expect(again.allocate()).rejects.toThrow(/401/);
+    again.close();
+    alice.close();
+    peer.close();
+    rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
+});
+
+/** Runs the CLI expecting it to fail; returns its exit code and stderr. */
+async function runFailing(args: string[]): Promise<{ code: number; stderr: string }> {
+  try {
+    await run(process.execPath, [CLI, ...args]);
+  } catch (error: unknown) {
+    const { code, stderr } = error as { code: number; stderr: string };
+    return { code, stderr };
+  }
+  throw new Error(`cloudproxy ${args.join(' ')} succeeded`);
+}
+
 describe('cloudproxy turn configuration errors', () => {
   it('refuses to start without any authentication configured, saying why', async () => {
-    const result = await run(process.execPath, [
-      CLI,
-      'turn',
-      '--listening-port',
-      '0',
-      '--no-tls',
-    ]).catch((e: { code: number; stderr: string }) => e);
-    expect('code' in result && result.code).toBe(1);
+    const result = await runFailing(['turn', '--listening-port', '0', '--no-tls']);
+    expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/refusing to start an open relay/);
   });
 
   it('names an unsupported coturn option instead of ignoring it', async () => {
-    const result = await run(process.execPath, [
-      CLI,
-      'turn',
-      '--no-auth',
-      '--userdb',
-      '/tmp/x',
-    ]).catch((e: { code: number; stderr: string }) => e);
+    const result = await runFailing(['turn', '--no-auth', '--userdb', '/tmp/x']);
+    expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/--userdb/);
     expect(result.stderr).toMatch(/not supported/);
   });

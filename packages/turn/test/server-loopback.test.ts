@@ -1,6 +1,13 @@
 import dgram from 'node:dgram';
 import { once } from 'node:events';
-import { MessageClass, Method, attr, lifetime } from '@cloudproxy/stun';
+import {
+  AddressFamily,
+  MessageClass,
+  Method,
+  attr,
+  lifetime,
+  requestedAddressFamily,
+} from '@cloudproxy/stun';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeSelfSignedCert } from '../../../test/helpers/certs.js';
 import type { TestCertificate } from '../../../test/helpers/certs.js';
@@ -66,7 +73,48 @@ describe.each(['udp', 'tcp', 'tls'] as const)('TurnServer over %s on loopback', 
   });
 });
 
+describe('TurnServer on IPv6', () => {
+  it('serves a client on ::1 with an IPv6 relay (REQUESTED-ADDRESS-FAMILY) and relays to an IPv6 peer', async () => {
+    const v6 = new TurnServer({
+      auth: { users: { alice: 'wonderland' } },
+      listeningIps: ['::1'],
+      listeningPort: 0,
+      noTls: true,
+      peerPolicy: { allowLoopbackPeers: true },
+    });
+    await v6.listen();
+    const udpPort = v6.addresses.find((a) => a.transport === 'udp')!.port;
+    const peer6 = dgram.createSocket('udp6');
+    peer6.on('message', (msg, rinfo) => peer6.send(msg, rinfo.port, rinfo.address));
+    peer6.bind(0, '::1');
+    await once(peer6, 'listening');
+    const client = await TestTurnClient.connect('udp', udpPort, undefined, '::1');
+    try {
+      const relayed = await client.allocate([attr(requestedAddressFamily, AddressFamily.IPv6)]);
+      expect(relayed).toMatchObject({ family: 6, address: '::1' });
+      const bound = await client.channelBind(0x4000, {
+        family: 6,
+        address: '::1',
+        port: peer6.address().port,
+      });
+      expect(bound.messageClass).toBe(MessageClass.SuccessResponse);
+      client.sendChannelData(0x4000, new Uint8Array([6]), false);
+      expect((await client.nextChannelData()).data).toEqual(new Uint8Array([6]));
+    } finally {
+      client.close();
+      peer6.close();
+      await v6.close();
+    }
+  });
+});
+
 describe('TurnServer lifecycle', () => {
+  it('selects ALPN stun.turn on TLS when the client offers it', async () => {
+    const client = await TestTurnClient.connect('tls', ports.tls);
+    expect(client.alpnProtocol).toBe('stun.turn');
+    client.close();
+  });
+
   it('reports its listeners and counts relayed packets per transport', () => {
     expect(server.addresses.map((a) => a.transport).sort()).toEqual(['tcp', 'tls', 'udp']);
     expect(server.core.stats.packetsToPeer.every((n) => n >= 3)).toBe(true);

@@ -52,19 +52,20 @@ export class TestTurnClient {
     transport: 'udp' | 'tcp' | 'tls',
     port: number,
     creds = { user: 'alice', pass: 'wonderland' },
+    host = '127.0.0.1',
   ): Promise<TestTurnClient> {
     let client!: TestTurnClient;
     const onFrame = (bytes: Uint8Array): void => {
       client.#push(bytes);
     };
     if (transport === 'udp') {
-      const socket = dgram.createSocket('udp4');
-      await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+      const socket = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
+      await new Promise<void>((resolve) => socket.bind(0, host, resolve));
       socket.on('message', (m) => {
         onFrame(m);
       });
       client = new TestTurnClient(
-        (d) => socket.send(d, port, '127.0.0.1'),
+        (d) => socket.send(d, port, host),
         () => {
           socket.close();
         },
@@ -72,10 +73,10 @@ export class TestTurnClient {
     } else {
       const socket =
         transport === 'tcp'
-          ? net.connect(port, '127.0.0.1')
+          ? net.connect(port, host)
           : tls.connect({
               port,
-              host: '127.0.0.1',
+              host,
               rejectUnauthorized: false,
               ALPNProtocols: ['stun.turn'],
             });
@@ -96,6 +97,7 @@ export class TestTurnClient {
         (d) => socket.write(d),
         () => socket.destroy(),
       );
+      if (socket instanceof tls.TLSSocket) client.alpnProtocol = socket.alpnProtocol;
     }
     client.user = creds.user;
     client.pass = creds.pass;
@@ -104,6 +106,8 @@ export class TestTurnClient {
 
   user = 'alice';
   pass = 'wonderland';
+  /** The ALPN protocol the server selected (TLS only). */
+  alpnProtocol: string | false | null = null;
 
   close(): void {
     this.#close();
@@ -127,8 +131,8 @@ export class TestTurnClient {
   }
 
   /** Allocates a UDP relay and returns its address. */
-  async allocate(): Promise<TransportAddress> {
-    const response = await this.request(Method.Allocate, [attr(requestedTransport, 17)]);
+  async allocate(extra: AttributeEntry[] = []): Promise<TransportAddress> {
+    const response = await this.request(Method.Allocate, [attr(requestedTransport, 17), ...extra]);
     const relayed = response.get(xorRelayedAddress);
     if (response.messageClass !== MessageClass.SuccessResponse || !relayed) {
       throw new Error(`allocate failed: ${JSON.stringify(response.get(errorCode))}`);

@@ -14,7 +14,7 @@ const VERSION = '0.1.0';
 /** Prints a configuration or startup error the way an operator needs it, and exits 1. */
 function fail(error: unknown): never {
   const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`cloudproxy: ${message}\n`);
+  process.stderr.write(message.startsWith('cloudproxy') ? `${message}\n` : `cloudproxy: ${message}\n`);
   process.exit(1);
 }
 

@@ -8,6 +8,7 @@ import { randomInt } from 'node:crypto';
 import dgram from 'node:dgram';
 import type { TransportAddress } from '@cloudproxy/stun';
 import type { RelayBinding, RelayBoundResult, RelayRequest } from '../types.js';
+import { literalLookup } from './literal-lookup.js';
 
 /** Where relays of one family bind and what they advertise. */
 export interface RelayAddress {
@@ -139,6 +140,7 @@ export class RelayPool {
       const socket = dgram.createSocket({
         type: address.family === 6 ? 'udp6' : 'udp4',
         ipv6Only: address.family === 6,
+        lookup: literalLookup,
       });
       const onError = (): void => {
         socket.close();

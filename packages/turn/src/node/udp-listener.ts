@@ -6,6 +6,7 @@
 import dgram from 'node:dgram';
 import type { TransportAddress } from '@cloudproxy/stun';
 import type { TurnServerCore } from '../server-core.js';
+import { literalLookup } from './literal-lookup.js';
 import type { ClientRef, ClientSink, TurnAction } from '../types.js';
 
 /** Runs the actions the core returned for a packet. */
@@ -27,6 +28,7 @@ export class UdpListener {
     this.#prefix = `u${options.id}|`;
     this.socket = dgram.createSocket({
       type: options.family === 6 ? 'udp6' : 'udp4',
+      lookup: literalLookup,
       ipv6Only: options.family === 6,
       recvBufferSize: 4 * 1024 * 1024,
       sendBufferSize: 4 * 1024 * 1024,

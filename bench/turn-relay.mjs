@@ -19,6 +19,9 @@
 //   takes 10 s longer, and a run still going at the case bound is killed (then the delay is
 //   unknown and loss is estimated from the progress lines);
 // - its "round trip delay" has 1-ms resolution (loopback averages are fractions of a ms).
+// Bounds: every case is killed after --timeout s (default 35, quick 22): uclient's random 1–6 s
+// start and its 10-s wait after any loss make a 10-s bound impossible; a cut run loses only the
+// delay figure.
 // Mode `echo` (default): every session relays to a `turnutils_peer` UDP echo peer, so a message
 // crosses the relay twice (client→peer, peer→client) and the delay is a real round trip.
 // Mode `c2c` (`-y`): sessions pair up and talk to each other through their relays.
@@ -90,7 +93,7 @@ function parseArgs(argv) {
   // `seconds` − 5 s); every case is killed after `timeout` seconds.
   opts.seconds ??= opts.quick ? 7 : 10;
   opts.window ??= opts.quick ? 2 : 3;
-  opts.timeout ??= opts.quick ? 18 : 25;
+  opts.timeout ??= opts.quick ? 22 : 35;
   return opts;
 }
 

@@ -114,7 +114,7 @@ function allCases(opts) {
     headline,
   });
   const unpaced = (clients, size) => ({
-    name: `unpaced ${clients} clients ${size} B`,
+    name: `unpaced ${clients} client${clients === 1 ? '' : 's'} ${size} B`,
     clients,
     size,
     intervalMs: 0,

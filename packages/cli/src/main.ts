@@ -14,14 +14,17 @@ const VERSION = '0.1.0';
 /** Prints a configuration or startup error the way an operator needs it, and exits 1. */
 function fail(error: unknown): never {
   const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(message.startsWith('cloudproxy') ? `${message}\n` : `cloudproxy: ${message}\n`);
+  process.stderr.write(
+    message.startsWith('cloudproxy') ? `${message}\n` : `cloudproxy: ${message}\n`,
+  );
   process.exit(1);
 }
 
 async function main(argv: string[]): Promise<void> {
   const program = new Command('cloudproxy')
     .description('Self-hosted cloud proxy for real-time calling: TURN/STUN relay and more.')
-    .version(VERSION);
+    .version(VERSION, '--version')
+    .enablePositionalOptions();
   program
     .command('start')
     .description('run the whole system in one process with embedded defaults')
@@ -34,6 +37,7 @@ async function main(argv: string[]): Promise<void> {
     .command('turn')
     .description('run the TURN/STUN server alone (coturn-compatible flags and turnserver.conf)')
     .helpOption(false)
+    .passThroughOptions()
     .allowUnknownOption(true)
     .allowExcessArguments(true)
     .argument('[options...]', 'coturn-style options, see `cloudproxy turn --help`')

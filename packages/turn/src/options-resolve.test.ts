@@ -19,7 +19,7 @@ describe('resolveCoreOptions: defaults', () => {
       totalQuota: 0,
       maxBps: 0,
       allocateCacheMs: 40_000,
-      authRejectRatePerS: 20,
+      authRejectRatePerS: 100,
       peerPolicy: { allowLoopbackPeers: false, allowedPeerIps: [], deniedPeerIps: [] },
       auth: { staticAuthSecrets: [], noAuth: false },
     });

@@ -41,7 +41,7 @@ export const CORE_DEFAULTS = {
   maxBps: 0,
   /** RFC 8489 §6.3.1: Ti (39.5 s) plus margin. */
   allocateCacheMs: 40_000,
-  authRejectRatePerS: 20,
+  authRejectRatePerS: 100,
   /** Size of the random nonce secret generated when none is given. */
   nonceSecretBytes: 32,
 } as const;

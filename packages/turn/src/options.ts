@@ -45,7 +45,11 @@ export interface TurnCoreOptions {
   readonly peerPolicy?: PeerPolicyOptions | undefined;
   /** How long an Allocate success is kept for retransmissions, in ms (default 40 000: RFC 8489 §6.3.1 Ti + margin). */
   readonly allocateCacheMs?: number | undefined;
-  /** Per-source limit of 401/438 responses per second (default 20). */
+  /**
+   * Per-source-IP limit of 401/438 answers per second over UDP (default 100): bounds reflection
+   * and password guessing. TCP/TLS clients are always answered (no spoofing; they never
+   * retransmit, so a dropped challenge would hang them).
+   */
   readonly authRejectRatePerS?: number | undefined;
 }
 

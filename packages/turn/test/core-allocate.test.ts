@@ -314,3 +314,14 @@ describe('Allocate checks (RFC 8656 §7.2)', () => {
     expect(errorCodeOf(new ScenarioClient(core).allocate())).toBe(508);
   });
 });
+
+describe('401 rate limiting by transport', () => {
+  it('always answers TCP clients, which never retransmit', () => {
+    const { core } = makeCore({ authRejectRatePerS: 2 });
+    const client = new ScenarioClient(core, { transport: 'tcp' });
+    for (let i = 0; i < 5; i++) {
+      client.sendRaw(client.build(Method.Allocate, [attr(requestedTransport, 17)], { signed: false }));
+    }
+    expect(client.received.messages).toHaveLength(5);
+  });
+});

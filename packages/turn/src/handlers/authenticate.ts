@@ -33,7 +33,8 @@ export function authenticateRequest(
         event: { type: 'auth.failed', client: ctx.client, cause: result.cause },
       });
     }
-    if (result.code !== 400 && !limiter.take(ctx.client.remote.address, ctx.nowMs)) {
+    const limited = result.code !== 400 && ctx.client.transport === 'udp';
+    if (limited && !limiter.take(ctx.client.remote.address, ctx.nowMs)) {
       countKey(state.services.stats.ignored, 'rate-limited');
       ctx.out.push({ type: 'ignore', reason: 'rate-limited' });
       return undefined;

@@ -320,7 +320,9 @@ describe('401 rate limiting by transport', () => {
     const { core } = makeCore({ authRejectRatePerS: 2 });
     const client = new ScenarioClient(core, { transport: 'tcp' });
     for (let i = 0; i < 5; i++) {
-      client.sendRaw(client.build(Method.Allocate, [attr(requestedTransport, 17)], { signed: false }));
+      client.sendRaw(
+        client.build(Method.Allocate, [attr(requestedTransport, 17)], { signed: false }),
+      );
     }
     expect(client.received.messages).toHaveLength(5);
   });

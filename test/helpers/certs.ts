@@ -4,6 +4,7 @@
  * `--ignore-certificate-errors-spki-list` expects (so `turns:` works without trusting any CA).
  */
 import { execFileSync } from 'node:child_process';
+import { ensureSelfSignedCertificate } from '../../packages/cli/src/tls-certificate.js';
 import { X509Certificate, createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,39 +26,17 @@ export function spkiSha256(certPem: string): string {
   return createHash('sha256').update(der).digest('base64');
 }
 
-/** Generates a P-256 self-signed certificate valid for two days. */
+/** Generates a P-256 self-signed certificate, the way `cloudproxy start` does on first run. */
 export function makeSelfSignedCert(commonName = 'localhost'): TestCertificate {
   const dir = mkdtempSync(path.join(tmpdir(), 'turn-cert-'));
-  const certFile = path.join(dir, 'cert.pem');
-  const keyFile = path.join(dir, 'key.pem');
+  let files;
   try {
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-days',
-        '2',
-        '-subj',
-        `/CN=${commonName}`,
-        '-addext',
-        'subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost',
-        '-keyout',
-        keyFile,
-        '-out',
-        certFile,
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'], timeout: 20_000 },
-    );
+    files = ensureSelfSignedCertificate(dir, [commonName, '127.0.0.1', '::1']);
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }
+  const { certFile, keyFile } = files;
   const certPem = readFileSync(certFile, 'utf8');
   return {
     dir,

@@ -4,6 +4,7 @@ import {
   Method,
   additionalAddressFamily,
   attr,
+  channelNumber,
   xorPeerAddress,
 } from '@cloudproxy/stun';
 import { describe, expect, it } from 'vitest';
@@ -62,4 +63,24 @@ describe('default peer policy through CreatePermission', () => {
       expect(createPermission(dualAllocation(), address)).toBeUndefined();
     },
   );
+});
+
+describe("the server's own addresses", () => {
+  it('are peers on relay ports even in a special-purpose range, and refused elsewhere', () => {
+    const { core } = makeCore({ peerPolicy: {} });
+    core.setOwnAddresses(['10.0.0.5'], { min: 49152, max: 65535 });
+    const client = new ScenarioClient(core);
+    client.allocate();
+    const bind = (port: number, channel: number) =>
+      errorCodeOf(
+        client.request(Method.ChannelBind, [
+          attr(channelNumber, channel),
+          attr(xorPeerAddress, { family: 4, address: '10.0.0.5', port }),
+        ]),
+      );
+    expect(bind(50000, 0x4000)).toBeUndefined();
+    expect(bind(3478, 0x4001)).toBe(403);
+    expect(createPermission(client, '10.0.0.6')).toBe(403);
+    expect(createPermission(client, '10.0.0.5')).toBeUndefined();
+  });
 });

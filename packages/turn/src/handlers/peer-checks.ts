@@ -21,14 +21,14 @@ export function checkPeer(
     ctx.reject(443, `peer ${peer.address} does not match the relay's address family`, { signer });
     return false;
   }
-  if (isOwnAddress(state, peer.address) && !inRelayPorts(state, peer.port) && checkPort) {
-    ctx.reject(
-      403,
-      `peer ${peer.address}:${peer.port} is the server itself outside the relay ports`,
-      {
-        signer,
-      },
-    );
+  // The server's own addresses are another relay of this server when the port is a relay port
+  // (two clients of one server talking, the commonest relay-to-relay path), whatever range the
+  // address is in (a private or documentation address on a lab network); anything else on them
+  // (listeners, metrics, local services) is refused.
+  if (isOwnAddress(state, peer.address)) {
+    if (!checkPort || inRelayPorts(state, peer.port)) return true;
+    const reason = `peer ${peer.address}:${peer.port} is the server itself outside the relay ports`;
+    ctx.reject(403, reason, { signer });
     return false;
   }
   const decision = state.peerPolicy.check(peer.address);

@@ -40,6 +40,7 @@ export class RelayPool {
   readonly #minPort: number;
   readonly #maxPort: number;
   readonly #onDatagram: PeerDatagramHandler;
+  readonly #onSendError: () => void;
   readonly #sockets = new Map<number, RelaySocket>();
   #nextId = 1;
 
@@ -48,7 +49,10 @@ export class RelayPool {
     minPort: number;
     maxPort: number;
     onDatagram: PeerDatagramHandler;
+    /** Called for each failed send to a peer (counted by the server). */
+    onSendError: () => void;
   }) {
+    this.#onSendError = options.onSendError;
     this.#addresses = options.addresses;
     this.#minPort = options.minPort;
     this.#maxPort = options.maxPort;
@@ -178,7 +182,7 @@ export class RelayPool {
       onDatagram(relayId, data, rinfo.address, rinfo.port);
     });
     // A send to an unreachable peer surfaces as an async error: the socket stays usable.
-    socket.on('error', () => undefined);
+    socket.on('error', this.#onSendError);
     this.#sockets.set(relayId, relay);
     return relay;
   }

@@ -64,6 +64,9 @@ export class TurnServer {
       onDatagram: (relayId, data, address, port) => {
         this.#onPeerDatagram(relayId, data, address, port);
       },
+      onSendError: () => {
+        countKey(this.#dropped, 'send-error');
+      },
     });
   }
 
@@ -179,6 +182,9 @@ export class TurnServer {
       family,
       core: this.core,
       run: this.#run,
+      onSendError: () => {
+        countKey(this.#dropped, 'send-error');
+      },
     });
     this.#udp.push(listener);
     const bound = await listener.listen(ip, port);

@@ -19,10 +19,14 @@ export class UdpListener {
   readonly #run: ActionRunner;
   readonly #prefix: string;
   #local: TransportAddress | undefined;
-  /** Sends that failed synchronously or asynchronously (counted, never thrown). */
-  sendErrors = 0;
 
-  constructor(options: { id: number; family: 4 | 6; core: TurnServerCore; run: ActionRunner }) {
+  constructor(options: {
+    id: number;
+    family: 4 | 6;
+    core: TurnServerCore;
+    run: ActionRunner;
+    onSendError: () => void;
+  }) {
     this.#core = options.core;
     this.#run = options.run;
     this.#prefix = `u${options.id}|`;
@@ -36,9 +40,8 @@ export class UdpListener {
     this.socket.on('message', (data, rinfo) => {
       this.#onMessage(data, rinfo);
     });
-    this.socket.on('error', () => {
-      this.sendErrors++;
-    });
+    // Send failures (an unreachable client) arrive as 'error' events: counted, never thrown.
+    this.socket.on('error', options.onSendError);
   }
 
   /** Binds to `address:port` (port 0 picks one). */

@@ -5,9 +5,10 @@
 import { execFile } from 'node:child_process';
 import dgram from 'node:dgram';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
+import tls from 'node:tls';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import {
@@ -22,6 +23,7 @@ import {
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TestTurnClient } from '../../packages/turn/test/turn-client.js';
+import { makeSelfSignedCert } from '../helpers/certs.js';
 import { REPO_ROOT, startTurnServer } from '../helpers/turn-server.js';
 import type { TurnServerHandle } from '../helpers/turn-server.js';
 
@@ -262,6 +264,52 @@ async function runFailing(args: string[]): Promise<{ code: number; stderr: strin
   }
   throw new Error(`cloudproxy ${args.join(' ')} succeeded`);
 }
+
+describe('cloudproxy turn certificate reload', () => {
+  it('on SIGHUP serves the new certificate to new TLS connections; old ones go on', async () => {
+    const first = makeSelfSignedCert('first.example');
+    const second = makeSelfSignedCert('second.example');
+    const dir = mkdtempSync(path.join(tmpdir(), 'turn-cert-reload-'));
+    const certFile = path.join(dir, 'cert.pem');
+    const keyFile = path.join(dir, 'key.pem');
+    copyFileSync(first.certFile, certFile);
+    copyFileSync(first.keyFile, keyFile);
+    const server = await startTurnServer({
+      impl: 'cloudproxy',
+      users: USERS,
+      tls: { certFile, keyFile },
+    });
+    servers.push(server);
+    const peerName = async (): Promise<{ name: string; socket: tls.TLSSocket }> => {
+      const socket = tls.connect({
+        port: server.tlsPort,
+        host: '127.0.0.1',
+        rejectUnauthorized: false,
+      });
+      await once(socket, 'secureConnect');
+      return { name: socket.getPeerX509Certificate()?.subject ?? '', socket };
+    };
+    const before = await peerName();
+    expect(before.name).toContain('first.example');
+    copyFileSync(second.certFile, certFile);
+    copyFileSync(second.keyFile, keyFile);
+    process.kill(server.pid, 'SIGHUP');
+    let after = '';
+    for (let i = 0; i < 50 && !after.includes('second.example'); i++) {
+      const probe = await peerName();
+      after = probe.name;
+      probe.socket.destroy();
+      if (!after.includes('second.example'))
+        await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(after).toContain('second.example');
+    expect(before.socket.destroyed).toBe(false);
+    before.socket.destroy();
+    first.cleanup();
+    second.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
+});
 
 describe('cloudproxy turn configuration errors', () => {
   it('refuses to start without any authentication configured, saying why', async () => {

@@ -73,6 +73,27 @@ describe.each(['udp', 'tcp', 'tls'] as const)('TurnServer over %s on loopback', 
   });
 });
 
+describe('TurnServer behind NAT', () => {
+  it('advertises the external IP of its relay (--external-ip) in XOR-RELAYED-ADDRESS', async () => {
+    const natted = new TurnServer({
+      auth: { users: { alice: 'wonderland' } },
+      listeningIps: ['127.0.0.1'],
+      listeningPort: 0,
+      noTls: true,
+      relayAddresses: [{ relayIp: '127.0.0.1', externalIp: '203.0.113.7' }],
+    });
+    await natted.listen();
+    const udpPort = natted.addresses.find((a) => a.transport === 'udp')!.port;
+    const client = await TestTurnClient.connect('udp', udpPort);
+    try {
+      expect(await client.allocate()).toMatchObject({ family: 4, address: '203.0.113.7' });
+    } finally {
+      client.close();
+      await natted.close();
+    }
+  });
+});
+
 describe('TurnServer on IPv6', () => {
   it('serves a client on ::1 with an IPv6 relay (REQUESTED-ADDRESS-FAMILY) and relays to an IPv6 peer', async () => {
     const v6 = new TurnServer({

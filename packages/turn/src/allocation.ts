@@ -1,6 +1,8 @@
 /**
  * Allocation state: relayed addresses, permissions and channel bindings of one client 5-tuple.
  * RFC 8656 §2.2 (allocations), §9 (permissions), §12 (channels).
+ * A channel binding does not hold its permission: the permission of the peer IP is looked up at
+ * use, so a lapsed and re-installed permission serves the binding again (RFC 8656 §12.1).
  *
  * ```
  *            Allocate (auth ok)            handleRelayBound
@@ -32,8 +34,6 @@ export interface ChannelBinding {
   readonly peer: TransportAddress;
   readonly relay: RelayBinding;
   readonly allocation: Allocation;
-  /** The permission of the peer's IP; refreshed together with the binding. */
-  readonly permission: Permission;
   expiresAtMs: number;
 }
 
@@ -98,7 +98,7 @@ export class Allocation {
     return permission && permission.expiresAtMs > nowMs ? permission : undefined;
   }
 
-  /** Installs or refreshes the permission for `ip`. RFC 8656 §9.2. */
+  /** Installs or refreshes the permission for `ip`. RFC 8656 §9, §10.2. */
   installPermission(ip: string, expiresAtMs: number, relayPortsOnly: boolean): Permission {
     let permission = this.permissions.get(ip);
     if (permission) permission.expiresAtMs = expiresAtMs;

@@ -100,20 +100,24 @@ export class Authenticator {
         credentialed: true,
       };
     }
-    // 3. Invalid or expired NONCE: 438 with a fresh nonce.
-    const nonceState = nonces.check(nonce, clientIp, nowMs);
-    if (nonceState !== 'valid') {
-      return { ok: false, code: 438, cause: `${nonceState} nonce`, credentialed: false };
-    }
-    // 4. PASSWORD-ALGORITHMS must repeat ours and PASSWORD-ALGORITHM pick one of them. RFC 8489 §9.2.4.
+    // 3. PASSWORD-ALGORITHMS must repeat ours and PASSWORD-ALGORITHM pick one of them.
     const algorithm = this.#algorithm(msg);
     if (algorithm === undefined) {
       return { ok: false, code: 400, cause: 'password algorithm mismatch', credentialed: true };
     }
+    // 4. Unknown user or realm: 401.
     if (name === '' || realm !== this.#realm) {
       return { ok: false, code: 401, cause: 'unknown user or realm', credentialed: true };
     }
-    return this.#verify(msg, name, algorithm, sha256, nowMs);
+    // 5. Wrong MESSAGE-INTEGRITY(-SHA256): 401.
+    const verified = this.#verify(msg, name, algorithm, sha256, nowMs);
+    if (!verified.ok) return verified;
+    // 6. Only then an invalid or expired NONCE: 438 with a fresh nonce.
+    const nonceState = nonces.check(nonce, clientIp, nowMs);
+    if (nonceState !== 'valid') {
+      return { ok: false, code: 438, cause: `${nonceState} nonce`, credentialed: false };
+    }
+    return verified;
   }
 
   /** The long-term key of a static user, or undefined. Exposed for tests and tools. */

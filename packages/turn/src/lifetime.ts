@@ -1,5 +1,5 @@
 /**
- * Lifetime arithmetic of allocations. RFC 8656 §7.2 (Allocate) and §7.3 (Refresh).
+ * Lifetime arithmetic of allocations. RFC 8656 §7.2 (Allocate) and §8.2 (Refresh).
  * @module
  */
 

@@ -1,6 +1,6 @@
 /**
  * The data path: Send indications and ChannelData from clients, UDP datagrams from peers.
- * RFC 8656 §10 (Send and Data), §12.5-12.6 (ChannelData). Runs per packet: no allocation of
+ * RFC 8656 §11 (Send and Data), §12.5-12.6 (ChannelData). Runs per packet: no allocation of
  * objects beyond what the relay needs, no logging, no promises.
  * @module
  */
@@ -21,7 +21,7 @@ import { countKey } from './stats.js';
 import { TRANSPORT_INDEX } from './types.js';
 import type { ClientRef, IgnoreReason, TurnAction } from './types.js';
 
-/** A Data indication to send to a client (peer data without a channel). RFC 8656 §10.3. */
+/** A Data indication to send to a client (peer data without a channel). RFC 8656 §11.3. */
 export interface DataIndication {
   readonly client: ClientRef;
   readonly data: Uint8Array;
@@ -78,7 +78,7 @@ export function relayChannelData(
     drop(state, 'no-channel');
     return undefined;
   }
-  if (binding.permission.expiresAtMs <= nowMs) {
+  if (!allocation.permissionFor(binding.peer.address, nowMs)) {
     drop(state, 'no-permission');
     return undefined;
   }
@@ -97,7 +97,7 @@ export function relayChannelData(
 }
 
 /**
- * A UDP datagram from a peer to relay `relayId` (RFC 8656 §10.3, §12.5): returns the channel
+ * A UDP datagram from a peer to relay `relayId` (RFC 8656 §11.3, §12.5): returns the channel
  * binding when the peer has one (send as ChannelData), a Data indication when it only has a
  * permission, or undefined (dropped: no permission).
  */
@@ -145,7 +145,7 @@ export function relayFromPeer(
   return { client: allocation.client, data: indication };
 }
 
-/** A Send indication from a client (RFC 8656 §10.2): relays DATA to XOR-PEER-ADDRESS or drops it. */
+/** A Send indication from a client (RFC 8656 §11.2): relays DATA to XOR-PEER-ADDRESS or drops it. */
 export function handleSendIndication(
   state: CoreState,
   client: ClientRef,
@@ -170,7 +170,7 @@ function sendIndicationTarget(
   const allocation = state.liveAllocation(client.key, nowMs);
   if (!allocation) return 'no-allocation';
   if (msg.unknownRequired.length > 0) return 'unknown-attribute-in-indication';
-  // RFC 8656 §10.2: DF cannot be honoured here, so the indication is discarded.
+  // RFC 8656 §11.2: DF cannot be honoured here, so the indication is discarded.
   if (msg.has(AttrType.DontFragment)) return 'dont-fragment-unsupported';
   const peer = msg.get(xorPeerAddress);
   const payload = msg.get(dataAttr);

@@ -43,6 +43,8 @@ export class RequestContext {
   readonly client: ClientRef;
   readonly nowMs: number;
   readonly out: TurnAction[];
+  /** Set once the request is authenticated: later responses, errors included, are signed. */
+  signer: ResponseSigner | undefined;
   readonly #services: HandlerServices;
 
   constructor(init: {

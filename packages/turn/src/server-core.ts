@@ -9,6 +9,7 @@ import {
   StunDecodeError,
   decodeMessage,
   isChannelData,
+  verifyFingerprint,
 } from '@cloudproxy/stun';
 import type { StunCrypto, StunMessage } from '@cloudproxy/stun';
 import type { ChannelBinding } from './allocation.js';
@@ -116,15 +117,22 @@ export class TurnServerCore {
       if (!(error instanceof StunDecodeError)) throw error;
       return this.#ignore(out, 'malformed');
     }
+    // RFC 8489 §6.3: a message whose FINGERPRINT is wrong is silently discarded.
+    if (verifyFingerprint(msg) === false) return this.#ignore(out, 'bad-fingerprint');
+    const ctx =
+      msg.messageClass === MessageClass.Request
+        ? this.#context(client, msg, nowMs, out)
+        : undefined;
     try {
-      this.#dispatch(client, msg, nowMs, out);
+      this.#dispatch(client, msg, nowMs, out, ctx);
     } catch (error) {
-      // A malformed attribute surfaces lazily while handling: answer 400 to requests, drop others.
+      // A malformed attribute surfaces lazily while handling: answer 400 to requests (signed when
+      // the request was already authenticated, RFC 8489 §9.2.4), drop anything else.
       if (!(error instanceof StunDecodeError)) throw error;
       out.length = 0;
-      if (msg.messageClass !== MessageClass.Request) return this.#ignore(out, 'malformed');
+      if (!ctx) return this.#ignore(out, 'malformed');
       countKey(this.stats.ignored, 'malformed');
-      this.#context(client, msg, nowMs, out).reject(400, error.message);
+      ctx.reject(400, error.message, { signer: ctx.signer });
     }
     return out;
   }
@@ -240,17 +248,22 @@ export class TurnServerCore {
     return out;
   }
 
-  #dispatch(client: ClientRef, msg: StunMessage, nowMs: number, out: TurnAction[]): void {
+  #dispatch(
+    client: ClientRef,
+    msg: StunMessage,
+    nowMs: number,
+    out: TurnAction[],
+    ctx: RequestContext | undefined,
+  ): void {
     if (msg.messageClass === MessageClass.Indication) {
       if (msg.method === Method.Send) handleSendIndication(this.#state, client, msg, nowMs, out);
       else this.#ignore(out, 'unknown-indication');
       return;
     }
-    if (msg.messageClass !== MessageClass.Request) {
+    if (!ctx) {
       this.#ignore(out, 'not-a-request');
       return;
     }
-    const ctx = this.#context(client, msg, nowMs, out);
     const state = this.#state;
     switch (msg.method) {
       case Method.Binding:
@@ -270,8 +283,9 @@ export class TurnServerCore {
         handleChannelBind(ctx, state, this.#authLimiter);
         return;
       default:
-        // RFC 8489 §6.3.1: an unknown method in a request is a 400.
-        ctx.reject(400, `unsupported method 0x${msg.method.toString(16)}`);
+        // RFC 8489 §6.3: an unsupported method is silently discarded (no unauthenticated answer
+        // to amplify towards a spoofed source).
+        this.#ignore(out, 'unsupported-method');
     }
   }
 

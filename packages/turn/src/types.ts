@@ -80,6 +80,8 @@ export interface RelayBoundResult {
 /** Why the core dropped an input without answering. */
 export type IgnoreReason =
   | 'malformed'
+  | 'bad-fingerprint'
+  | 'unsupported-method'
   | 'not-a-request'
   | 'unknown-indication'
   | 'no-allocation'

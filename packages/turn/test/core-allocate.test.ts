@@ -187,6 +187,18 @@ describe('Allocate checks (RFC 8656 §7.2)', () => {
     expect(again.raw).toEqual(first.raw);
   });
 
+  it('releases an expired, not yet swept allocation before allocating anew on its 5-tuple', () => {
+    const { core, clock } = makeCore({ userQuota: 1 });
+    const client = new ScenarioClient(core);
+    client.allocate();
+    clock.advance(600_000);
+    const again = client.allocate();
+    expect(again.messageClass).toBe(MessageClass.SuccessResponse);
+    expect(client.lastActions.some((a) => a.type === 'close-relay')).toBe(true);
+    expect(core.allocationCount).toBe(1);
+    expect(core.stats.allocationsActive[0]).toBe(1);
+  });
+
   it('answers 437 to a second Allocate on the same 5-tuple', () => {
     const { core } = makeCore();
     const client = new ScenarioClient(core);
@@ -224,6 +236,11 @@ describe('Allocate checks (RFC 8656 §7.2)', () => {
       400,
     ],
     ['an unknown RESERVATION-TOKEN', [attr(reservationToken, new Uint8Array(8))], 508],
+    [
+      'EVEN-PORT R=1 with ADDITIONAL-ADDRESS-FAMILY',
+      [attr(evenPort, true), attr(additionalAddressFamily, 2)],
+      400,
+    ],
   ])('rejects %s', (_name, attributes, code) => {
     const { core } = makeCore();
     expect(errorCodeOf(new ScenarioClient(core).allocate(attributes))).toBe(code);
@@ -325,5 +342,17 @@ describe('401 rate limiting by transport', () => {
       );
     }
     expect(client.received.messages).toHaveLength(5);
+  });
+});
+
+describe('order of the authentication checks (RFC 8489 §9.2.4)', () => {
+  it('answers a wrong password with 401 even when the nonce is stale too', () => {
+    const { core, clock } = makeCore();
+    const client = new ScenarioClient(core);
+    client.allocate();
+    clock.advance(600_000);
+    client.password = 'wrong';
+    client.sendRaw(client.build(Method.Refresh, []));
+    expect(errorCodeOf(decodeMessage(client.received.messages.at(-1)!))).toBe(401);
   });
 });

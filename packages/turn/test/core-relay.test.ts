@@ -1,4 +1,5 @@
 import {
+  AttrType,
   MessageClass,
   Method,
   attr,
@@ -12,7 +13,7 @@ import {
   requestedAddressFamily,
   xorPeerAddress,
 } from '@cloudproxy/stun';
-import type { TransportAddress } from '@cloudproxy/stun';
+import type { AttributeEntry, TransportAddress } from '@cloudproxy/stun';
 import { describe, expect, it } from 'vitest';
 import { ScenarioClient, errorCodeOf, makeCore } from './scenario.js';
 
@@ -37,7 +38,7 @@ function sendIndication(client: ScenarioClient, peer: TransportAddress, payload:
   );
 }
 
-describe('Refresh (RFC 8656 §7.3)', () => {
+describe('Refresh (RFC 8656 §8.2)', () => {
   it('grants min(requested, max) but never less than the default', () => {
     const { client } = allocated({ maxLifetimeS: 3600 });
     expect(client.request(Method.Refresh, [attr(lifetime, 1200)]).get(lifetime)).toBe(1200);
@@ -82,7 +83,7 @@ describe('Refresh (RFC 8656 §7.3)', () => {
   });
 });
 
-describe('CreatePermission and Send/Data (RFC 8656 §9, §10)', () => {
+describe('CreatePermission and Send/Data (RFC 8656 §10, §11)', () => {
   it('installs a permission and relays Send indications to the peer', () => {
     const { client } = allocated();
     expect(client.request(Method.CreatePermission, [peerAttr()]).messageClass).toBe(
@@ -178,6 +179,17 @@ describe('CreatePermission and Send/Data (RFC 8656 §9, §10)', () => {
 });
 
 describe('ChannelBind and ChannelData (RFC 8656 §12)', () => {
+  it('relays on a channel again once its lapsed permission is installed anew (RFC 8656 §12.1)', () => {
+    const { core, clock, client } = allocated();
+    client.request(Method.ChannelBind, [attr(channelNumber, 0x4000), peerAttr()]);
+    clock.advance(300_000); // the permission lapses; the channel (600 s) does not
+    core.handleTimeout(); // and the sweep drops the permission
+    client.sendRaw(encodeChannelData(0x4000, new Uint8Array([1]), false));
+    client.request(Method.CreatePermission, [peerAttr()]);
+    client.sendRaw(encodeChannelData(0x4000, new Uint8Array([2]), false));
+    expect(client.peerSends.map((p) => p.data[0])).toEqual([2]);
+  });
+
   it('binds a channel; ChannelData goes to the peer and peer data comes back as ChannelData', () => {
     const { core, client } = allocated();
     expect(
@@ -259,9 +271,33 @@ describe('robustness', () => {
     expect(core.stats.ignored.get('malformed')).toBe(1);
   });
 
-  it('answers 400 to a request with an unknown method', () => {
+  it('silently discards a request with an unsupported method (RFC 8489 §6.3)', () => {
     const { core } = makeCore();
-    expect(errorCodeOf(new ScenarioClient(core).request(0x0ff, []))).toBe(400);
+    const client = new ScenarioClient(core);
+    client.sendRaw(client.build(0x0ff, [], { signed: false }));
+    expect(client.received.messages).toHaveLength(0);
+    expect(core.stats.ignored.get('unsupported-method')).toBe(1);
+  });
+
+  it('silently discards a message whose FINGERPRINT is wrong', () => {
+    const { core } = makeCore();
+    const client = new ScenarioClient(core);
+    const request = client.build(Method.Binding, [], { signed: false });
+    request[request.length - 1] = (request[request.length - 1] ?? 0) ^ 0xff;
+    client.sendRaw(request);
+    expect(client.received.messages).toHaveLength(0);
+    expect(core.stats.ignored.get('bad-fingerprint')).toBe(1);
+  });
+
+  it('signs the 400 for a malformed attribute found after authentication', () => {
+    const { client } = allocated();
+    const badChannel: AttributeEntry = {
+      type: AttrType.ChannelNumber,
+      encode: () => new Uint8Array(3),
+    };
+    const response = client.request(Method.ChannelBind, [badChannel, peerAttr()]);
+    expect(errorCodeOf(response)).toBe(400);
+    expect(response.has(AttrType.MessageIntegrity)).toBe(true);
   });
 
   it('ends a TCP client allocation when its connection closes', () => {

@@ -29,27 +29,17 @@ type Families =
 /** Handles an Allocate request, step by step as RFC 8656 §7.2 lists them. */
 export function handleAllocate(ctx: RequestContext, state: CoreState, limiter: RateLimiter): void {
   const { msg, client, nowMs } = ctx;
-  const existing = state.allocations.get(client.key);
-  // Retransmission of the Allocate that created the allocation: resend the same success.
-  // Clients that lose the first response (UDP) retransmit with the same transaction ID and
-  // must get the same relayed address, not a 437 (RFC 8656 §7.2, "retransmissions").
-  if (
-    existing?.allocateTransactionKey === msg.transactionKey &&
-    nowMs - existing.createdAtMs < state.services.options.allocateCacheMs
-  ) {
-    ctx.send(existing.allocateResponse);
-    return;
-  }
-  const pending = state.pending.get(client.key);
-  if (pending?.transactionKey === msg.transactionKey) {
-    ctx.out.push({ type: 'ignore', reason: 'allocate-pending' });
-    return;
-  }
+  if (answeredAsRetransmission(ctx, state)) return;
   // 1. Long-term authentication.
   const auth = authenticateRequest(ctx, state, limiter);
   if (!auth) return;
-  // 2. The 5-tuple must not already have an allocation (437).
-  if (state.liveAllocation(client.key, nowMs) || pending) {
+  // 2. The 5-tuple must not already have an allocation (437). One that expired but was not yet
+  //    swept is released first, so its relays and quota are not leaked.
+  const existing = state.allocations.get(client.key);
+  if (existing && existing.expiresAtMs <= nowMs) {
+    state.deleteAllocation(existing, 'expired', nowMs, ctx.out);
+  }
+  if (state.liveAllocation(client.key, nowMs) || state.pending.has(client.key)) {
     ctx.reject(437, '5-tuple already has an allocation', { signer: auth });
     return;
   }
@@ -95,6 +85,29 @@ export function handleAllocate(ctx: RequestContext, state: CoreState, limiter: R
   });
 }
 
+/**
+ * Retransmissions of an Allocate: the one that created the allocation gets the same success
+ * again, one still waiting for its relay is ignored. Clients that lose the first response (UDP)
+ * retransmit with the same transaction ID and must get the same relayed address, not a 437
+ * (RFC 8656 §7.2, "retransmissions").
+ */
+function answeredAsRetransmission(ctx: RequestContext, state: CoreState): boolean {
+  const { msg, client, nowMs } = ctx;
+  const existing = state.allocations.get(client.key);
+  if (
+    existing?.allocateTransactionKey === msg.transactionKey &&
+    nowMs - existing.createdAtMs < state.services.options.allocateCacheMs
+  ) {
+    ctx.send(existing.allocateResponse);
+    return true;
+  }
+  if (state.pending.get(client.key)?.transactionKey === msg.transactionKey) {
+    ctx.out.push({ type: 'ignore', reason: 'allocate-pending' });
+    return true;
+  }
+  return false;
+}
+
 /** Steps 3-5: unknown attributes, REQUESTED-TRANSPORT, DONT-FRAGMENT, token/EVEN-PORT conflicts. */
 function checkAttributes(ctx: RequestContext, auth: AuthSuccess): boolean {
   const { msg } = ctx;
@@ -124,6 +137,11 @@ function checkAttributes(ctx: RequestContext, auth: AuthSuccess): boolean {
       msg.has(AttrType.AdditionalAddressFamily))
   ) {
     ctx.reject(400, 'RESERVATION-TOKEN with EVEN-PORT or an address family', { signer: auth });
+    return false;
+  }
+  // RFC 8656 §7.2: EVEN-PORT with R=1 (reserve the next port) excludes a dual allocation.
+  if (msg.get(evenPort) === true && msg.has(AttrType.AdditionalAddressFamily)) {
+    ctx.reject(400, 'EVEN-PORT R=1 with ADDITIONAL-ADDRESS-FAMILY', { signer: auth });
     return false;
   }
   return true;

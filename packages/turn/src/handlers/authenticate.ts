@@ -48,5 +48,6 @@ export function authenticateRequest(
     ctx.reject(441, 'username differs from the allocation', { signer: result });
     return undefined;
   }
+  ctx.signer = result;
   return result;
 }

@@ -80,7 +80,7 @@ export function handleChannelBind(
   else {
     const relay = allocation.relayFor(peer.family);
     if (!relay) return; // unreachable: checkPeer verified the family
-    allocation.addChannel({ channelNumber, peer, relay, allocation, permission, expiresAtMs });
+    allocation.addChannel({ channelNumber, peer, relay, allocation, expiresAtMs });
   }
   state.noteDeadline(permission.expiresAtMs);
   ctx.succeed([], auth);

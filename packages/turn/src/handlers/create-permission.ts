@@ -1,5 +1,5 @@
 /**
- * CreatePermission requests. RFC 8656 §9.2 (receiving a CreatePermission request).
+ * CreatePermission requests. RFC 8656 §10.2 (receiving a CreatePermission request).
  * @module
  */
 import { xorPeerAddress } from '@cloudproxy/stun';

@@ -1,6 +1,6 @@
 /**
  * Checks of an XOR-PEER-ADDRESS shared by CreatePermission and ChannelBind: address family
- * (RFC 8656 §9.2 / §12.2: 443) and the server's peer policy (403).
+ * (RFC 8656 §10.2 / §12.2: 443) and the server's peer policy (403).
  * @module
  */
 import type { TransportAddress } from '@cloudproxy/stun';

@@ -1,5 +1,5 @@
 /**
- * Refresh requests. RFC 8656 §7.3 (receiving a Refresh request).
+ * Refresh requests. RFC 8656 §8.2 (receiving a Refresh request).
  * @module
  */
 import { AddressFamily, attr, lifetime, requestedAddressFamily } from '@cloudproxy/stun';

@@ -45,7 +45,8 @@ export class Allocation {
   readonly key: Uint8Array;
   readonly sha256: boolean;
   readonly createdAtMs: number;
-  readonly relays: readonly RelayBinding[];
+  /** One relay, or two for a dual allocation (one may be removed by a Refresh, RFC 8656 §8). */
+  relays: readonly RelayBinding[];
   expiresAtMs: number;
   /** Transaction of the Allocate that created it, and the success response sent (RFC 8656 §7.2 retransmissions). */
   readonly allocateTransactionKey: string;

@@ -122,6 +122,21 @@ export class CoreState {
     });
   }
 
+  /**
+   * Removes the relay of `family` from a dual allocation (Refresh with LIFETIME 0 and
+   * REQUESTED-ADDRESS-FAMILY), with the channels bound through it.
+   */
+  deleteRelay(allocation: Allocation, family: 4 | 6, out: TurnAction[]): void {
+    const relay = allocation.relayFor(family);
+    if (!relay) return;
+    allocation.relays = allocation.relays.filter((r) => r !== relay);
+    this.byRelay.delete(relay.relayId);
+    for (const binding of [...allocation.channels.values()]) {
+      if (binding.relay === relay) allocation.removeChannel(binding);
+    }
+    out.push({ type: 'close-relay', relayId: relay.relayId });
+  }
+
   /** Allocations (live and pending) counted against `user`. */
   userCount(user: string): number {
     let pending = 0;

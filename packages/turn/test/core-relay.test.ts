@@ -2,6 +2,7 @@ import {
   AttrType,
   MessageClass,
   Method,
+  additionalAddressFamily,
   attr,
   channelNumber,
   data as dataAttr,
@@ -314,5 +315,33 @@ describe('robustness', () => {
     expect(client).toBeDefined();
     expect(core.closeAll().filter((a) => a.type === 'close-relay')).toHaveLength(1);
     expect(core.allocationCount).toBe(0);
+  });
+});
+
+describe('Refresh of a dual allocation (RFC 8656 §8)', () => {
+  it('with LIFETIME 0 and REQUESTED-ADDRESS-FAMILY IPv6 deletes only the IPv6 relay', () => {
+    const { core } = makeCore();
+    const client = new ScenarioClient(core);
+    client.allocate([attr(additionalAddressFamily, 2)]);
+    const response = client.request(Method.Refresh, [
+      attr(lifetime, 0),
+      attr(requestedAddressFamily, 2),
+    ]);
+    expect(response.get(lifetime)).toBe(0);
+    expect(client.lastActions.filter((a) => a.type === 'close-relay')).toHaveLength(1);
+    expect(core.allocationCount).toBe(1);
+    expect(errorCodeOf(client.request(Method.Refresh, [attr(requestedAddressFamily, 2)]))).toBe(
+      443,
+    );
+    expect(client.request(Method.Refresh, [attr(requestedAddressFamily, 1)]).get(lifetime)).toBe(
+      600,
+    );
+  });
+
+  it('answers 440 for an unknown REQUESTED-ADDRESS-FAMILY', () => {
+    const { client } = allocated();
+    expect(errorCodeOf(client.request(Method.Refresh, [attr(requestedAddressFamily, 9)]))).toBe(
+      440,
+    );
   });
 });

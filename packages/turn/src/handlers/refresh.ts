@@ -9,6 +9,13 @@ import type { RateLimiter } from '../rate-limiter.js';
 import type { RequestContext } from '../request-context.js';
 import { authenticateRequest } from './authenticate.js';
 
+/** 4 or 6 for a REQUESTED-ADDRESS-FAMILY value, null for an unknown one. */
+function familyOf(value: number): 4 | 6 | null {
+  if (value === AddressFamily.IPv4) return 4;
+  if (value === AddressFamily.IPv6) return 6;
+  return null;
+}
+
 /** Handles a Refresh request: extends, or with LIFETIME 0 deletes, the allocation. */
 export function handleRefresh(ctx: RequestContext, state: CoreState, limiter: RateLimiter): void {
   const { msg, client, nowMs } = ctx;
@@ -25,16 +32,26 @@ export function handleRefresh(ctx: RequestContext, state: CoreState, limiter: Ra
     ctx.reject(437, 'no allocation for this 5-tuple', { signer: auth });
     return;
   }
-  // 3. REQUESTED-ADDRESS-FAMILY must match a family of the allocation (443).
-  const family = msg.get(requestedAddressFamily);
-  if (family !== undefined && !allocation.relayFor(family === AddressFamily.IPv6 ? 6 : 4)) {
+  // 3. REQUESTED-ADDRESS-FAMILY names a family (440 otherwise) of the allocation (443 otherwise).
+  const familyValue = msg.get(requestedAddressFamily);
+  const family = familyValue === undefined ? undefined : familyOf(familyValue);
+  if (family === null) {
+    ctx.reject(440, `unknown address family ${String(familyValue)}`, { signer: auth });
+    return;
+  }
+  if (family !== undefined && !allocation.relayFor(family)) {
     ctx.reject(443, `allocation has no relay of family ${family}`, { signer: auth });
     return;
   }
   const requested = msg.get(lifetime);
-  // 4. LIFETIME 0 deletes the allocation; the response carries LIFETIME 0.
+  // 4. LIFETIME 0 deletes the allocation; the response carries LIFETIME 0. With
+  //    REQUESTED-ADDRESS-FAMILY on a dual allocation only that family's relay goes (RFC 8656 §8).
   if (requested === 0) {
-    state.deleteAllocation(allocation, 'refresh-zero', nowMs, ctx.out);
+    if (family !== undefined && allocation.relays.length > 1) {
+      state.deleteRelay(allocation, family, ctx.out);
+    } else {
+      state.deleteAllocation(allocation, 'refresh-zero', nowMs, ctx.out);
+    }
     ctx.succeed([attr(lifetime, 0)], auth);
     return;
   }

@@ -9,6 +9,7 @@ import {
   evenPort,
   lifetime,
   nonce,
+  passwordAlgorithm,
   passwordAlgorithms,
   realm,
   requestedAddressFamily,
@@ -353,6 +354,94 @@ describe('order of the authentication checks (RFC 8489 §9.2.4)', () => {
     clock.advance(600_000);
     client.password = 'wrong';
     client.sendRaw(client.build(Method.Refresh, []));
+    expect(errorCodeOf(decodeMessage(client.received.messages.at(-1)!))).toBe(401);
+  });
+});
+
+describe('RFC 8489 §9.2 security features on the server side', () => {
+  const offered = [
+    { algorithm: PasswordAlgorithmId.Sha256, parameters: new Uint8Array(0) },
+    { algorithm: PasswordAlgorithmId.Md5, parameters: new Uint8Array(0) },
+  ];
+
+  it('authenticates with PASSWORD-ALGORITHM SHA-256 and MESSAGE-INTEGRITY-SHA256', () => {
+    const { core } = makeCore();
+    const client = new ScenarioClient(core);
+    const response = client.allocate([], {
+      algorithm: PasswordAlgorithmId.Sha256,
+      algorithms: offered,
+      sha256: true,
+    });
+    expect(response.messageClass).toBe(MessageClass.SuccessResponse);
+    const key = longTermKey(
+      'alice',
+      'example.org',
+      'wonderland',
+      PasswordAlgorithmId.Sha256,
+      nodeStunCrypto,
+    );
+    expect(key).toHaveLength(32);
+    expect(verifyMessageIntegritySha256(response, key, nodeStunCrypto)).toBe(true);
+  });
+
+  it('refuses a request that chose SHA-256 but was signed with the MD5 key (401)', () => {
+    const { core } = makeCore();
+    const client = new ScenarioClient(core);
+    client.prime();
+    const chosen = { algorithm: PasswordAlgorithmId.Sha256, parameters: new Uint8Array(0) };
+    const request = client.build(Method.Allocate, [
+      attr(requestedTransport, 17),
+      attr(passwordAlgorithms, offered),
+      attr(passwordAlgorithm, chosen),
+    ]);
+    client.sendRaw(request);
+    expect(errorCodeOf(decodeMessage(client.received.messages.at(-1)!))).toBe(401);
+  });
+
+  it.each([
+    ['PASSWORD-ALGORITHMS that differ from the offer', [offered[1]!], PasswordAlgorithmId.Md5],
+    ['a PASSWORD-ALGORITHM that was not offered', offered, 0x7],
+  ])('answers 400 for %s', (_name, algorithms, algorithm) => {
+    const { core } = makeCore();
+    const client = new ScenarioClient(core);
+    client.prime();
+    const chosen = { algorithm, parameters: new Uint8Array(0) };
+    client.sendRaw(
+      client.build(Method.Allocate, [
+        attr(requestedTransport, 17),
+        attr(passwordAlgorithms, algorithms),
+        attr(passwordAlgorithm, chosen),
+      ]),
+    );
+    expect(errorCodeOf(decodeMessage(client.received.messages.at(-1)!))).toBe(400);
+  });
+
+  it('answers 400 when only one of PASSWORD-ALGORITHMS / PASSWORD-ALGORITHM is present', () => {
+    const { core } = makeCore();
+    const client = new ScenarioClient(core);
+    const response = client.allocate([attr(passwordAlgorithms, offered)]);
+    expect(errorCodeOf(response)).toBe(400);
+  });
+
+  it('accepts USERHASH instead of USERNAME for a static user (username anonymity)', () => {
+    const { core } = makeCore();
+    const client = new ScenarioClient(core);
+    const response = client.allocate([], { userhash: true });
+    expect(response.messageClass).toBe(MessageClass.SuccessResponse);
+  });
+
+  it('refuses a USERHASH that matches no user (401)', () => {
+    const { core } = makeCore();
+    const client = new ScenarioClient(core, { username: 'nobody', password: 'x' });
+    expect(errorCodeOf(client.allocate([], { userhash: true }))).toBe(401);
+  });
+
+  it('refuses another realm (401)', () => {
+    const { core } = makeCore();
+    const client = new ScenarioClient(core);
+    client.prime();
+    client.realm = 'other.org';
+    client.sendRaw(client.build(Method.Allocate, [attr(requestedTransport, 17)]));
     expect(errorCodeOf(decodeMessage(client.received.messages.at(-1)!))).toBe(401);
   });
 });

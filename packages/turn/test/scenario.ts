@@ -7,17 +7,26 @@ import {
   Method,
   PasswordAlgorithmId,
   attr,
+  computeUserhash,
   decodeMessage,
   errorCode as errorCodeAttr,
   encodeMessage,
   longTermKey,
   newTransactionId,
   nonce as nonceAttr,
+  passwordAlgorithm,
+  passwordAlgorithms,
   realm as realmAttr,
   requestedTransport,
   username as usernameAttr,
+  userhash as userhashAttr,
 } from '@cloudproxy/stun';
-import type { AttributeEntry, StunMessage, TransportAddress } from '@cloudproxy/stun';
+import type {
+  AttributeEntry,
+  PasswordAlgorithmValue,
+  StunMessage,
+  TransportAddress,
+} from '@cloudproxy/stun';
 import { nodeStunCrypto } from '@cloudproxy/stun/node-crypto';
 import { FakeClock } from '../src/clock.js';
 import type { TurnCoreOptions } from '../src/options.js';
@@ -44,6 +53,18 @@ export function makeCore(options: Partial<TurnCoreOptions> = {}): {
   );
   core.setOwnAddresses(['44.0.0.10'], { min: 49152, max: 65535 });
   return { core, clock };
+}
+
+/** How `build` signs a request. */
+export interface BuildOptions {
+  signed?: boolean;
+  transactionId?: Uint8Array;
+  sha256?: boolean;
+  /** PASSWORD-ALGORITHM to use (with `algorithms` echoed in PASSWORD-ALGORITHMS). */
+  algorithm?: PasswordAlgorithmId;
+  algorithms?: PasswordAlgorithmValue[];
+  /** Send USERHASH instead of USERNAME. */
+  userhash?: boolean;
 }
 
 /** What a client received: raw frames and ChannelData. */
@@ -159,27 +180,24 @@ export class ScenarioClient {
   }
 
   /** Builds a request; signed with the long-term key when `signed`. */
-  build(
-    method: number,
-    attributes: AttributeEntry[],
-    options: { signed?: boolean; transactionId?: Uint8Array; sha256?: boolean } = {},
-  ): Uint8Array {
+  build(method: number, attributes: AttributeEntry[], options: BuildOptions = {}): Uint8Array {
     const signed = options.signed ?? true;
     const all = [...attributes];
     let key: Uint8Array | undefined;
     if (signed && this.realm !== undefined && this.nonce !== undefined) {
+      const algorithm = options.algorithm ?? PasswordAlgorithmId.Md5;
       all.push(
-        attr(usernameAttr, this.username),
+        options.userhash
+          ? attr(userhashAttr, computeUserhash(this.username, this.realm, nodeStunCrypto))
+          : attr(usernameAttr, this.username),
         attr(realmAttr, this.realm),
         attr(nonceAttr, this.nonce),
       );
-      key = longTermKey(
-        this.username,
-        this.realm,
-        this.password,
-        PasswordAlgorithmId.Md5,
-        nodeStunCrypto,
-      );
+      if (options.algorithms) {
+        all.push(attr(passwordAlgorithms, options.algorithms));
+        all.push(attr(passwordAlgorithm, { algorithm, parameters: new Uint8Array(0) }));
+      }
+      key = longTermKey(this.username, this.realm, this.password, algorithm, nodeStunCrypto);
     }
     return encodeMessage(
       {
@@ -199,7 +217,7 @@ export class ScenarioClient {
   request(
     method: number,
     attributes: AttributeEntry[] = [],
-    options: { transactionId?: Uint8Array; sha256?: boolean } = {},
+    options: BuildOptions = {},
   ): StunMessage {
     let response = this.#roundTrip(this.build(method, attributes, options));
     const code = errorCodeOf(response);
@@ -210,10 +228,7 @@ export class ScenarioClient {
   }
 
   /** Allocates (UDP relay), answering the core's open-relay action with a fake relay. */
-  allocate(
-    attributes: AttributeEntry[] = [],
-    options: { transactionId?: Uint8Array } = {},
-  ): StunMessage {
+  allocate(attributes: AttributeEntry[] = [], options: BuildOptions = {}): StunMessage {
     return this.request(Method.Allocate, [attr(requestedTransport, 17), ...attributes], options);
   }
 

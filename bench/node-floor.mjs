@@ -7,7 +7,7 @@
 //   - cloudproxy's TURN server.
 // The server's CPU (utime+stime from /proc) over the run is divided by the messages echoed.
 //
-// Usage: node bench/node-floor.mjs [--seconds N] [--rate MSG_PER_MS] [--out DIR]
+// Usage: node bench/node-floor.mjs [--seconds N] [--rate MSG_PER_MS] [--clients 1,40] [--out DIR]
 // (`npm run bench` builds first and runs it after turn-relay.mjs.)
 import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
@@ -25,11 +25,13 @@ const { values: opts } = parseArgs({
   options: {
     seconds: { type: 'string', default: '12' },
     rate: { type: 'string', default: '20' },
+    clients: { type: 'string', default: '1,40' },
     out: { type: 'string', default: path.join(ROOT, 'bench/results') },
   },
 });
 const SECONDS = Number(opts.seconds);
 const PER_MS = Number(opts.rate);
+const CLIENT_COUNTS = opts.clients.split(',').map(Number);
 const USER = 'bench';
 const PASSWORD = 'bench-password';
 const CHANNEL = 0x4000;
@@ -58,60 +60,65 @@ function start(file, args) {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** The client: optional TURN allocation + channel, then PER_MS ChannelData per ms for SECONDS. */
-async function drive(serverPort, peerPort, turn) {
+/** One client socket: with `turn`, an allocation and a channel bound to the echo peer. */
+async function openClient(serverPort, peerPort, turn) {
   const socket = dgram.createSocket('udp4');
   await new Promise((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  let waiter;
-  let received = 0;
+  const client = { socket, received: 0, waiter: undefined };
   socket.on('message', (m) => {
-    if (stun.isChannelData(m)) received++;
-    else waiter?.(stun.decodeMessage(new Uint8Array(m)));
+    if (stun.isChannelData(m)) client.received++;
+    else client.waiter?.(stun.decodeMessage(new Uint8Array(m)));
   });
-  if (turn) {
-    const ask = (method, attributes, auth) =>
-      new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('no answer from the TURN server')), 3000);
-        waiter = (msg) => {
-          clearTimeout(timer);
-          resolve(msg);
-        };
-        const all = [...attributes];
-        if (auth) {
-          all.push(stun.attr(stun.username, USER), stun.attr(stun.realm, auth.realm));
-          all.push(stun.attr(stun.nonce, auth.nonce));
-        }
-        const msg = stun.encodeMessage(
-          {
-            method,
-            messageClass: stun.MessageClass.Request,
-            transactionId: stun.newTransactionId(),
-            attributes: all,
-            integrityKey: auth?.key,
-            fingerprint: true,
-          },
-          nodeStunCrypto,
-        );
-        socket.send(msg, serverPort, '127.0.0.1');
-      });
-    const transport = [stun.attr(stun.requestedTransport, 17)];
-    const challenge = await ask(stun.Method.Allocate, transport);
-    const realm = challenge.get(stun.realm);
-    const auth = {
-      realm,
-      nonce: challenge.get(stun.nonce),
-      key: stun.longTermKey(USER, realm, PASSWORD, 1, nodeStunCrypto),
-    };
-    await ask(stun.Method.Allocate, transport, auth);
-    const peer = { family: 4, address: '127.0.0.1', port: peerPort };
-    const bound = await ask(
-      stun.Method.ChannelBind,
-      [stun.attr(stun.channelNumber, CHANNEL), stun.attr(stun.xorPeerAddress, peer)],
-      auth,
-    );
-    if (bound.messageClass !== stun.MessageClass.SuccessResponse)
-      throw new Error('ChannelBind failed');
-  }
+  if (!turn) return client;
+  const ask = (method, attributes, auth) =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no answer from the TURN server')), 3000);
+      client.waiter = (msg) => {
+        clearTimeout(timer);
+        resolve(msg);
+      };
+      const all = [...attributes];
+      if (auth) {
+        all.push(stun.attr(stun.username, USER), stun.attr(stun.realm, auth.realm));
+        all.push(stun.attr(stun.nonce, auth.nonce));
+      }
+      const msg = stun.encodeMessage(
+        {
+          method,
+          messageClass: stun.MessageClass.Request,
+          transactionId: stun.newTransactionId(),
+          attributes: all,
+          integrityKey: auth?.key,
+          fingerprint: true,
+        },
+        nodeStunCrypto,
+      );
+      socket.send(msg, serverPort, '127.0.0.1');
+    });
+  const transport = [stun.attr(stun.requestedTransport, 17)];
+  const challenge = await ask(stun.Method.Allocate, transport);
+  const realm = challenge.get(stun.realm);
+  const auth = {
+    realm,
+    nonce: challenge.get(stun.nonce),
+    key: stun.longTermKey(USER, realm, PASSWORD, 1, nodeStunCrypto),
+  };
+  await ask(stun.Method.Allocate, transport, auth);
+  const peer = { family: 4, address: '127.0.0.1', port: peerPort };
+  const bound = await ask(
+    stun.Method.ChannelBind,
+    [stun.attr(stun.channelNumber, CHANNEL), stun.attr(stun.xorPeerAddress, peer)],
+    auth,
+  );
+  if (bound.messageClass !== stun.MessageClass.SuccessResponse)
+    throw new Error('ChannelBind failed');
+  return client;
+}
+
+/** Sends PER_MS ChannelData per ms for SECONDS, round-robin over `count` client sockets. */
+async function drive(serverPort, peerPort, turn, count) {
+  const clients = [];
+  for (let i = 0; i < count; i++) clients.push(await openClient(serverPort, peerPort, turn));
   const packet = Buffer.from(stun.encodeChannelData(CHANNEL, new Uint8Array(100), false));
   let sent = 0;
   const t0 = Date.now();
@@ -119,7 +126,7 @@ async function drive(serverPort, peerPort, turn) {
     const timer = setInterval(() => {
       const due = Math.floor((Date.now() - t0) * PER_MS);
       while (sent < due) {
-        socket.send(packet, serverPort, '127.0.0.1');
+        clients[sent % count].socket.send(packet, serverPort, '127.0.0.1');
         sent++;
       }
       if (Date.now() - t0 >= SECONDS * 1000) {
@@ -128,8 +135,8 @@ async function drive(serverPort, peerPort, turn) {
       }
     }, 1);
   });
-  socket.close();
-  return { sent, received };
+  for (const client of clients) client.socket.close();
+  return { sent, received: clients.reduce((n, c) => n + c.received, 0) };
 }
 
 const FLOOR_SOURCE = `
@@ -137,20 +144,28 @@ import dgram from 'node:dgram';
 const [port, peerPort] = process.argv.slice(1).map(Number);
 const lookup = (host, _options, callback) => callback(null, host, 4);
 const front = dgram.createSocket({ type: 'udp4', lookup });
-const back = dgram.createSocket({ type: 'udp4', lookup });
-let client;
-front.on('message', (m, r) => { client ??= r; back.send(m.subarray(4), peerPort, '127.0.0.1'); });
-back.on('message', (m) => {
-  const header = Buffer.allocUnsafe(4);
-  header.writeUInt16BE(${CHANNEL}, 0);
-  header.writeUInt16BE(m.length, 2);
-  front.send([header, m], client.port, client.address);
+const backs = new Map();
+front.on('message', (m, r) => {
+  const key = r.address + '|' + r.port;
+  let back = backs.get(key);
+  if (!back) {
+    const client = { port: r.port, address: r.address };
+    back = dgram.createSocket({ type: 'udp4', lookup });
+    back.on('message', (d) => {
+      const header = Buffer.allocUnsafe(4);
+      header.writeUInt16BE(${CHANNEL}, 0);
+      header.writeUInt16BE(d.length, 2);
+      front.send([header, d], client.port, client.address);
+    });
+    back.bind(0, '127.0.0.1');
+    backs.set(key, back);
+  }
+  back.send(m.subarray(4), peerPort, '127.0.0.1');
 });
 front.bind(port, '127.0.0.1');
-back.bind(0, '127.0.0.1');
 `;
 
-async function runServer(name, serverPort, peerPort, work) {
+async function runServer(name, serverPort, peerPort, work, count) {
   const commands = {
     coturn: () => {
       writeFileSync(path.join(work, 'turnserver.conf'), '\n');
@@ -216,10 +231,16 @@ async function runServer(name, serverPort, peerPort, work) {
     await sleep(1200);
     if (server.child.exitCode !== null) throw new Error(`${name} exited: ${server.stderr()}`);
     const before = cpuTicks(server.child.pid);
-    const { sent, received } = await drive(serverPort, peerPort, name !== 'node:dgram floor');
+    const { sent, received } = await drive(
+      serverPort,
+      peerPort,
+      name !== 'node:dgram floor',
+      count,
+    );
     const ticks = cpuTicks(server.child.pid) - before;
     return {
       name,
+      clients: count,
       sent,
       received,
       cpuS: ticks / TICKS_PER_S,
@@ -236,19 +257,21 @@ const peer = start('turnutils_peer', ['-p', String(peerPort), '-L', '127.0.0.1']
 const results = [];
 try {
   await sleep(300);
-  for (const name of ['coturn', 'node:dgram floor', 'cloudproxy']) {
-    const result = await runServer(name, await freePort(), peerPort, work);
-    results.push(result);
-    console.log(
-      `${name.padEnd(18)} ${result.received}/${result.sent} echoed  CPU ${result.usPerMsg.toFixed(2)} µs/msg`,
-    );
+  for (const count of CLIENT_COUNTS) {
+    for (const name of ['coturn', 'node:dgram floor', 'cloudproxy']) {
+      const result = await runServer(name, await freePort(), peerPort, work, count);
+      results.push(result);
+      console.log(
+        `${String(count).padStart(3)} clients  ${name.padEnd(18)} ${result.received}/${result.sent} echoed  CPU ${result.usPerMsg.toFixed(2)} µs/msg`,
+      );
+    }
   }
 } finally {
   peer.child.kill('SIGKILL');
   rmSync(work, { recursive: true, force: true });
 }
 
-const by = Object.fromEntries(results.map((r) => [r.name, r]));
+const reference = (r, name) => results.find((x) => x.clients === r.clients && x.name === name);
 const lines = [
   '# Relay data path vs the node:dgram floor and coturn',
   '',
@@ -257,23 +280,23 @@ const lines = [
     .map((x) => x.toFixed(2))
     .join(' ')}.`,
   '',
-  `Load: one client socket sends ${PER_MS * 1000} ChannelData messages/s (100-byte payload) for ${SECONDS} s; the server relays each to a \`turnutils_peer\` echo peer and back (2 packets in, 2 out per message).`,
+  `Load: ${PER_MS * 1000} ChannelData messages/s (100-byte payload) for ${SECONDS} s, spread round-robin over 1 or more client sockets (each its own allocation); the server relays each to a \`turnutils_peer\` echo peer and back (2 packets in, 2 out per message).`,
   '',
-  '| server | echoed / sent | server CPU µs per message | vs coturn | vs node:dgram floor |',
-  '|---|---|---|---|---|',
+  '| clients | server | echoed / sent | server CPU µs per message | vs coturn | vs node:dgram floor |',
+  '|---|---|---|---|---|---|',
   ...results.map(
     (r) =>
-      `| ${r.name} | ${r.received} / ${r.sent} | ${r.usPerMsg.toFixed(2)} | ${(r.usPerMsg / by.coturn.usPerMsg).toFixed(2)}× | ${(r.usPerMsg / by['node:dgram floor'].usPerMsg).toFixed(2)}× |`,
+      `| ${r.clients} | ${r.name} | ${r.received} / ${r.sent} | ${r.usPerMsg.toFixed(2)} | ${(r.usPerMsg / reference(r, 'coturn').usPerMsg).toFixed(2)}× | ${(r.usPerMsg / reference(r, 'node:dgram floor').usPerMsg).toFixed(2)}× |`,
   ),
   '',
-  "The floor is a 15-line node:dgram forwarder with no TURN logic: no relay written on node:dgram can spend less. The gap between it and coturn is the cost of Node's per-datagram path (a buffer, an address object and a JS callback per packet, no recvmmsg/sendmmsg); closing it takes the native data plane.",
+  "The floor is a node:dgram forwarder with no TURN logic (one back socket per client, as a relay has one per allocation): no relay written on node:dgram can spend less. The gap between it and coturn is the cost of Node's per-datagram path (a buffer, an address object and a JS callback per packet, no recvmmsg/sendmmsg); closing it takes the native data plane.",
   '',
 ];
 mkdirSync(opts.out, { recursive: true });
 writeFileSync(path.join(opts.out, 'node-floor.md'), lines.join('\n'));
 writeFileSync(
   path.join(opts.out, 'node-floor.json'),
-  `${JSON.stringify({ date: new Date().toISOString(), perMs: PER_MS, seconds: SECONDS, results }, null, 2)}\n`,
+  `${JSON.stringify({ date: new Date().toISOString(), perMs: PER_MS, seconds: SECONDS, clientCounts: CLIENT_COUNTS, results }, null, 2)}\n`,
 );
 console.log(
   `\n${lines.slice(6, 7 + results.length + 1).join('\n')}\nwritten: ${path.relative(process.cwd(), path.join(opts.out, 'node-floor.md'))}`,

@@ -17,6 +17,12 @@
 import type { TransportAddress } from '@cloudproxy/stun';
 import type { ClientRef, RelayBinding } from './types.js';
 
+/**
+ * How long an expired channel binding keeps its number and peer from being bound to anything
+ * else: 5 minutes. RFC 8656 §12.
+ */
+export const CHANNEL_HOLD_MS = 5 * 60_000;
+
 /** Permission to exchange data with one peer IP address. RFC 8656 §9. */
 export interface Permission {
   readonly ip: string;
@@ -146,8 +152,14 @@ export class Allocation {
       else if (permission.expiresAtMs < next) next = permission.expiresAtMs;
     }
     for (const binding of this.channels.values()) {
-      if (binding.expiresAtMs <= nowMs) this.removeChannel(binding);
-      else if (binding.expiresAtMs < next) next = binding.expiresAtMs;
+      // An expired binding relays nothing but stays for CHANNEL_HOLD_MS, so that neither its
+      // number nor its peer can be bound to something else meanwhile (RFC 8656 §12).
+      const releaseAtMs = binding.expiresAtMs + CHANNEL_HOLD_MS;
+      if (releaseAtMs <= nowMs) this.removeChannel(binding);
+      else {
+        const due = binding.expiresAtMs > nowMs ? binding.expiresAtMs : releaseAtMs;
+        if (due < next) next = due;
+      }
     }
     return next;
   }

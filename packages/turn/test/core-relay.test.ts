@@ -345,3 +345,36 @@ describe('Refresh of a dual allocation (RFC 8656 §8)', () => {
     );
   });
 });
+
+describe('channel hold-down after expiry (RFC 8656 §12)', () => {
+  it('keeps an expired channel number from another peer for 5 minutes, then frees it', () => {
+    const { core, clock, client } = allocated({ maxLifetimeS: 3600 });
+    client.request(Method.Refresh, [attr(lifetime, 3600)]);
+    client.request(Method.ChannelBind, [attr(channelNumber, 0x4000), peerAttr()]);
+    const other = peerAttr({ ...PEER, port: 7000 });
+    clock.advance(600_000);
+    core.handleTimeout();
+    client.sendRaw(encodeChannelData(0x4000, new Uint8Array([1]), false));
+    expect(client.peerSends).toHaveLength(0);
+    expect(
+      errorCodeOf(client.request(Method.ChannelBind, [attr(channelNumber, 0x4000), other])),
+    ).toBe(400);
+    clock.advance(300_000);
+    core.handleTimeout();
+    expect(
+      client.request(Method.ChannelBind, [attr(channelNumber, 0x4000), other]).messageClass,
+    ).toBe(MessageClass.SuccessResponse);
+  });
+
+  it('lets the same peer bind the same number again during the hold', () => {
+    const { clock, client } = allocated({ maxLifetimeS: 3600 });
+    client.request(Method.Refresh, [attr(lifetime, 3600)]);
+    client.request(Method.ChannelBind, [attr(channelNumber, 0x4000), peerAttr()]);
+    clock.advance(600_000);
+    expect(
+      client.request(Method.ChannelBind, [attr(channelNumber, 0x4000), peerAttr()]).messageClass,
+    ).toBe(MessageClass.SuccessResponse);
+    client.sendRaw(encodeChannelData(0x4000, new Uint8Array([2]), false));
+    expect(client.peerSends.map((p) => p.data[0])).toEqual([2]);
+  });
+});

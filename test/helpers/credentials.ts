@@ -2,10 +2,12 @@
  * TURN REST API ephemeral credentials (draft-uberti-behave-turn-rest, as coturn implements them):
  * username `${expiryUnixS}:${name}`, password base64(HMAC-SHA1(secret, username)).
  */
-import { createHmac } from 'node:crypto';
+import { nodeStunCrypto } from '@cloudproxy/stun/node-crypto';
+import { restPassword as serverRestPassword } from '@cloudproxy/turn';
 
+/** The password for `username`: the server's own function, so the vector test covers it. */
 export function restPassword(secret: string, username: string): string {
-  return createHmac('sha1', secret).update(username).digest('base64');
+  return serverRestPassword(secret, username, nodeStunCrypto);
 }
 
 export interface RestCredentials {

@@ -48,8 +48,6 @@ export class Allocation {
   readonly client: ClientRef;
   readonly username: string;
   readonly quotaUser: string;
-  readonly key: Uint8Array;
-  readonly sha256: boolean;
   readonly createdAtMs: number;
   /** One relay, or two for a dual allocation (one may be removed by a Refresh, RFC 8656 §8). */
   relays: readonly RelayBinding[];
@@ -73,8 +71,6 @@ export class Allocation {
     client: ClientRef;
     username: string;
     quotaUser: string;
-    key: Uint8Array;
-    sha256: boolean;
     nowMs: number;
     lifetimeS: number;
     relays: readonly RelayBinding[];
@@ -84,8 +80,6 @@ export class Allocation {
     this.client = init.client;
     this.username = init.username;
     this.quotaUser = init.quotaUser;
-    this.key = init.key;
-    this.sha256 = init.sha256;
     this.createdAtMs = init.nowMs;
     this.tokensAtMs = init.nowMs;
     this.expiresAtMs = init.nowMs + init.lifetimeS * 1000;

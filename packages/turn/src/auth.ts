@@ -120,12 +120,6 @@ export class Authenticator {
     return verified;
   }
 
-  /** The long-term key of a static user, or undefined. Exposed for tests and tools. */
-  staticKey(name: string, algorithm: number): Uint8Array | undefined {
-    const user = this.#users.get(name);
-    return user && this.#staticUserKey(name, user, algorithm);
-  }
-
   #verify(
     msg: StunMessage,
     name: string,

@@ -18,8 +18,6 @@ export interface PendingAllocate {
   readonly request: Uint8Array;
   readonly transactionKey: string;
   readonly lifetimeS: number;
-  /** The family requested in ADDITIONAL-ADDRESS-FAMILY (dual allocation), if any. */
-  readonly additionalFamily: 4 | 6 | undefined;
 }
 
 /** A relay port reserved by EVEN-PORT R=1, claimable with its RESERVATION-TOKEN. RFC 8656 §7.2. */
@@ -45,8 +43,6 @@ export class CoreState {
   readonly pending = new Map<string, PendingAllocate>();
   readonly pendingById = new Map<number, PendingAllocate>();
   readonly reservations = new Map<string, Reservation>();
-  /** The server's own listening and relay addresses (normalised text). */
-  readonly ownAddresses = new Set<string>();
   /** Relay port range: the only ports of its own addresses a peer may be (relay to relay). */
   relayPorts = { min: 0, max: -1 };
   /** While draining, new Allocates are refused (508) and existing allocations are served. */

@@ -74,12 +74,11 @@ export class TurnServerCore {
   }
 
   /**
-   * Declares the server's own addresses and relay port range: a peer on an own address may only
+   * Adds the server's own addresses and sets the relay port range: a peer on an own address may only
    * be another relay (a port in the range), never a listener or another local service.
    */
   setOwnAddresses(addresses: readonly string[], relayPorts: { min: number; max: number }): void {
-    this.#state.ownAddresses.clear();
-    for (const address of addresses) this.#state.ownAddresses.add(address);
+    for (const address of addresses) this.#state.peerPolicy.addOwnAddress(address);
     this.#state.relayPorts = relayPorts;
   }
 

@@ -83,4 +83,14 @@ describe("the server's own addresses", () => {
     expect(createPermission(client, '10.0.0.6')).toBe(403);
     expect(createPermission(client, '10.0.0.5')).toBeUndefined();
   });
+
+  it('refuses an own (public) address spelt as 6to4, even on a relay port', () => {
+    const client = dualAllocation(); // the scenario server's own address is 44.0.0.10
+    const sixToFour = { family: 6 as const, address: '2002:2c00:a::1', port: 50000 };
+    const response = client.request(Method.ChannelBind, [
+      attr(channelNumber, 0x4002),
+      attr(xorPeerAddress, sixToFour),
+    ]);
+    expect(errorCodeOf(response)).toBe(403);
+  });
 });

@@ -63,8 +63,6 @@ export function completeAllocation(state: CoreState, result: AllocationResult): 
     client: ctx.client,
     username: auth.username,
     quotaUser: auth.quotaUser,
-    key: auth.key,
-    sha256: auth.sha256,
     nowMs: ctx.nowMs,
     lifetimeS,
     relays,

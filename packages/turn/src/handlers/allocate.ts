@@ -69,7 +69,6 @@ export function handleAllocate(ctx: RequestContext, state: CoreState, limiter: R
     request: new Uint8Array(msg.raw), // a copy (Buffer.slice would be a view)
     transactionKey: msg.transactionKey,
     lifetimeS,
-    additionalFamily: families.additional,
   };
   state.pending.set(client.key, entry);
   state.pendingById.set(requestId, entry);

@@ -13,7 +13,7 @@ import type { RateLimiter } from '../rate-limiter.js';
 import type { RequestContext, ResponseSigner } from '../request-context.js';
 import type { TransportAddress } from '@cloudproxy/stun';
 import { authenticateRequest } from './authenticate.js';
-import { checkPeer, isOwnAddress } from './peer-checks.js';
+import { checkPeer } from './peer-checks.js';
 
 /**
  * Step 1: CHANNEL-NUMBER and XOR-PEER-ADDRESS present (400). RFC 8656 §12 narrowed channels to
@@ -59,7 +59,8 @@ export function handleChannelBind(
   const request = channelRequest(ctx, auth);
   if (!request) return;
   const { channelNumber, peer } = request;
-  if (!checkPeer(ctx, state, allocation, peer, auth, true)) return;
+  const checked = checkPeer(ctx, state, allocation, peer, auth, true);
+  if (!checked) return;
   // 2. The channel must not be bound to another peer, nor the peer to another channel (400).
   const byNumber = allocation.channels.get(channelNumber);
   const byPeer = allocation.channelsByPeer.get(peer.address)?.get(peer.port);
@@ -73,7 +74,7 @@ export function handleChannelBind(
   const permission = allocation.installPermission(
     peer.address,
     nowMs + permissionLifetimeS * 1000,
-    isOwnAddress(state, peer.address),
+    checked.own,
   );
   const expiresAtMs = nowMs + channelLifetimeS * 1000;
   if (byNumber) byNumber.expiresAtMs = expiresAtMs;

@@ -7,7 +7,7 @@ import type { CoreState } from '../core-state.js';
 import type { RateLimiter } from '../rate-limiter.js';
 import type { RequestContext } from '../request-context.js';
 import { authenticateRequest } from './authenticate.js';
-import { checkPeer, isOwnAddress } from './peer-checks.js';
+import { checkPeer } from './peer-checks.js';
 
 /** Handles CreatePermission: installs or refreshes a permission per XOR-PEER-ADDRESS, all or none. */
 export function handleCreatePermission(
@@ -34,12 +34,16 @@ export function handleCreatePermission(
     return;
   }
   // 2. Every peer must pass the family (443) and policy (403) checks before any is installed.
-  for (const peer of peers) if (!checkPeer(ctx, state, allocation, peer, auth, false)) return;
-  // 3. Install or refresh each permission for the permission lifetime (300 s, RFC 8656 §9).
-  const expiresAtMs = nowMs + state.services.options.permissionLifetimeS * 1000;
+  const accepted: { address: string; own: boolean }[] = [];
   for (const peer of peers) {
-    allocation.installPermission(peer.address, expiresAtMs, isOwnAddress(state, peer.address));
+    const checked = checkPeer(ctx, state, allocation, peer, auth, false);
+    if (!checked) return;
+    accepted.push({ address: peer.address, own: checked.own });
   }
+  // 3. Install or refresh each permission for the permission lifetime (300 s, RFC 8656 §9); one
+  //    to the server's own address reaches its relay ports only.
+  const expiresAtMs = nowMs + state.services.options.permissionLifetimeS * 1000;
+  for (const { address, own } of accepted) allocation.installPermission(address, expiresAtMs, own);
   state.noteDeadline(expiresAtMs);
   ctx.succeed([], auth);
 }

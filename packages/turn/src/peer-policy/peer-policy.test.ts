@@ -240,7 +240,7 @@ describe("createPeerPolicy: the server's own addresses", () => {
   it('refuses configured and added own addresses, in any spelling', () => {
     const policy = createPeerPolicy({ ownAddresses: ['8.8.8.8', '::ffff:1.1.1.1'] });
     policy.addOwnAddress('2606:4700:0:0::1');
-    const own = denied("server's own address");
+    const own = { ...denied("server's own address"), ownAddress: true };
     expect(policy.check('8.8.8.8')).toEqual(own);
     expect(policy.check('::ffff:8.8.8.8')).toEqual(own);
     expect(policy.check('1.1.1.1')).toEqual(own);

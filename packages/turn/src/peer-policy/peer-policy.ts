@@ -10,9 +10,13 @@ import type { IpRange } from './ip-range.js';
 import { extractEmbeddedIpv4, unmapIpv4 } from './ipv4-embedding.js';
 import { SpecialRangeKind, findSpecialRange } from './special-ranges.js';
 
-/** The outcome of a peer check; a denial says why ("loopback 127.0.0.0/8"). */
+/**
+ * The outcome of a peer check; a denial says why ("loopback 127.0.0.0/8"). `ownAddress` marks a
+ * denial because the address is the server's own: the TURN core still lets it be another relay.
+ */
 export type PeerDecision =
-  { readonly allowed: true } | { readonly allowed: false; readonly reason: string };
+  | { readonly allowed: true }
+  | { readonly allowed: false; readonly reason: string; readonly ownAddress?: true };
 
 /** Options of {@link createPeerPolicy}: the operator's policy plus the server's own addresses. */
 export interface PeerPolicyConfig extends PeerPolicyOptions {
@@ -49,7 +53,8 @@ interface PolicyState {
  * 1. in `allowedPeerIps` → allowed (coturn semantics: an allowed range overrides denied ones;
  *    an allowed match on the outer IPv6 address allows the whole address);
  * 2. in `deniedPeerIps` → denied;
- * 3. one of the server's own addresses → denied;
+ * 3. one of the server's own addresses → denied with `ownAddress` (loopback ones are not own when
+ *    loopback peers are allowed, so local tests can use them as ordinary peers);
  * 4. in a special-purpose range (IANA registries, multicast, reserved IPv6 space) → denied;
  *    loopback only unless `allowLoopbackPeers`;
  * 5. otherwise allowed.
@@ -98,6 +103,7 @@ function checkAddress(state: PolicyState, text: string): PeerDecision {
     const decision = decideOne(state, embedded.address);
     if (!decision.allowed) {
       const via = `${embedded.form} ${formatIp(embedded.address)} in ${formatIp(outer)}`;
+      // Only the address itself can be another relay of this server, never an embedding of it.
       return { allowed: false, reason: `${decision.reason} (${via})` };
     }
   }
@@ -113,10 +119,14 @@ function decideOne(state: PolicyState, bytes: Uint8Array): PeerDecision {
   if (denied !== undefined) {
     return { allowed: false, reason: `denied-peer-ip ${denied.text}` };
   }
-  if (state.own.some((own) => own.length === bytes.length && compareIp(own, bytes) === 0)) {
-    return { allowed: false, reason: "server's own address" };
-  }
   const special = findSpecialRange(bytes);
+  const loopbackAllowed = special?.kind === SpecialRangeKind.Loopback && state.allowLoopback;
+  if (
+    !loopbackAllowed &&
+    state.own.some((own) => own.length === bytes.length && compareIp(own, bytes) === 0)
+  ) {
+    return { allowed: false, reason: "server's own address", ownAddress: true };
+  }
   if (
     special === undefined ||
     special.kind === SpecialRangeKind.EmbedsIpv4 ||

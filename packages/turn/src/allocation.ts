@@ -15,6 +15,7 @@
  * @module
  */
 import type { TransportAddress } from '@cloudproxy/stun';
+import type { Admission } from './hooks.js';
 import type { ClientRef, RelayBinding } from './types.js';
 
 /**
@@ -63,6 +64,10 @@ export class Allocation {
   readonly channelsByPeer = new Map<string, Map<number, ChannelBinding>>();
   bytesFromClient = 0;
   bytesToClient = 0;
+  /** The control plane's admission, released when the allocation ends. */
+  readonly admission: Admission | undefined;
+  /** Bandwidth cap in bytes per second; 0 = none (--max-bps and the admission's cap). */
+  readonly maxBps: number;
   /** Bandwidth token bucket (bytes) and when it was last refilled. */
   tokens = 0;
   tokensAtMs = 0;
@@ -76,6 +81,8 @@ export class Allocation {
     relays: readonly RelayBinding[];
     allocateTransactionKey: string;
     allocateResponse: Uint8Array;
+    admission: Admission | undefined;
+    maxBps: number;
   }) {
     this.client = init.client;
     this.username = init.username;
@@ -86,6 +93,9 @@ export class Allocation {
     this.relays = init.relays;
     this.allocateTransactionKey = init.allocateTransactionKey;
     this.allocateResponse = init.allocateResponse;
+    this.admission = init.admission;
+    this.maxBps = init.maxBps;
+    this.tokens = init.maxBps;
   }
 
   /** The relay of the given family, if the allocation has one. */

@@ -65,6 +65,8 @@ export class Authenticator {
   readonly #users = new Map<string, StaticUser>();
   readonly #userhashes = new Map<string, string>();
   readonly #secrets: readonly string[];
+  /** Per-username REST secrets from the control plane (RelayHooks.restSecrets). */
+  restSecrets: ((username: string) => readonly string[] | undefined) | undefined;
 
   constructor(options: {
     realm: string;
@@ -138,13 +140,14 @@ export class Authenticator {
       return { ok: false, code: 401, cause: 'wrong password', credentialed: true };
     }
     const rest = parseRestUsername(name);
-    if (rest === undefined || this.#secrets.length === 0) {
+    const secrets = (rest && this.restSecrets?.(name)) ?? this.#secrets;
+    if (rest === undefined || secrets.length === 0) {
       return { ok: false, code: 401, cause: 'unknown user', credentialed: true };
     }
     if (rest.expiresAtS * 1000 <= nowMs) {
       return { ok: false, code: 401, cause: 'credentials expired', credentialed: true };
     }
-    for (const secret of this.#secrets) {
+    for (const secret of secrets) {
       const key = longTermKey(
         name,
         this.#realm,

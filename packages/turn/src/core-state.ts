@@ -4,6 +4,7 @@
  */
 import type { Allocation } from './allocation.js';
 import type { Authenticator, AuthSuccess } from './auth.js';
+import type { Admission, AllocationUsage, RelayHooks } from './hooks.js';
 import type { PeerPolicy } from './peer-policy/peer-policy.js';
 import type { HandlerServices } from './request-context.js';
 import { TRANSPORT_INDEX } from './types.js';
@@ -18,6 +19,7 @@ export interface PendingAllocate {
   readonly request: Uint8Array;
   readonly transactionKey: string;
   readonly lifetimeS: number;
+  readonly admission: Admission | undefined;
 }
 
 /** A relay port reserved by EVEN-PORT R=1, claimable with its RESERVATION-TOKEN. RFC 8656 §7.2. */
@@ -28,6 +30,8 @@ export interface Reservation {
 
 /** How long a RESERVATION-TOKEN stays valid (RFC 8656 §7.2 suggests 30 seconds). */
 export const RESERVATION_LIFETIME_MS = 30_000;
+
+const NO_USAGE: AllocationUsage = { bytesFromClient: 0, bytesToClient: 0, durationMs: 0 };
 
 /** CoreState holds every table of the core. */
 export class CoreState {
@@ -47,6 +51,8 @@ export class CoreState {
   relayPorts = { min: 0, max: -1 };
   /** While draining, new Allocates are refused (508) and existing allocations are served. */
   draining = false;
+  /** The control plane's hooks (none by default). */
+  hooks: RelayHooks = {};
   #nextRequestId = 1;
   /** Earliest known deadline; handleTimeout recomputes it exactly. */
   nextDeadlineMs: number | undefined;
@@ -104,6 +110,12 @@ export class CoreState {
     }
     this.#countUser(allocation.quotaUser, -1);
     this.services.stats.allocationsActive[TRANSPORT_INDEX[allocation.client.transport]]--;
+    const usage = {
+      bytesFromClient: allocation.bytesFromClient,
+      bytesToClient: allocation.bytesToClient,
+      durationMs: nowMs - allocation.createdAtMs,
+    };
+    this.release(allocation.admission, usage);
     out.push({
       type: 'emit',
       event: {
@@ -111,9 +123,7 @@ export class CoreState {
         client: allocation.client,
         username: allocation.username,
         reason,
-        bytesFromClient: allocation.bytesFromClient,
-        bytesToClient: allocation.bytesToClient,
-        durationMs: nowMs - allocation.createdAtMs,
+        ...usage,
       },
     });
   }
@@ -131,6 +141,18 @@ export class CoreState {
       if (binding.relay === relay) allocation.removeChannel(binding);
     }
     out.push({ type: 'close-relay', relayId: relay.relayId });
+  }
+
+  /** Gives an admission back to the control plane (once per admitted Allocate). */
+  release(admission: Admission | undefined, usage: AllocationUsage = NO_USAGE): void {
+    if (admission) this.hooks.release?.(admission.request, usage);
+  }
+
+  /** Forgets a pending Allocate (client gone or relay failed) and releases its admission. */
+  dropPending(pending: PendingAllocate): void {
+    this.pending.delete(pending.client.key);
+    this.pendingById.delete(pending.requestId);
+    this.release(pending.admission);
   }
 
   /** Allocations (live and pending) counted against `user`. */

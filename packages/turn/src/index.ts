@@ -21,6 +21,13 @@ export { Authenticator, parseRestUsername, restPassword } from './auth.js';
 export { NonceIssuer } from './nonce.js';
 export { grantLifetimeS } from './lifetime.js';
 export { createStats } from './stats.js';
+export type {
+  AdmissionDecision,
+  AllocationRequestInfo,
+  AllocationSnapshot,
+  AllocationUsage,
+  RelayHooks,
+} from './hooks.js';
 export type { TurnStats } from './stats.js';
 export { TRANSPORTS } from './types.js';
 export type {

@@ -82,8 +82,8 @@ export function relayChannelData(
     drop(state, 'no-permission');
     return undefined;
   }
-  const { stats, options } = state.services;
-  if (!withinBandwidth(allocation, length, nowMs, options.maxBps)) {
+  const { stats } = state.services;
+  if (!withinBandwidth(allocation, length, nowMs, allocation.maxBps)) {
     {
       drop(state, 'bandwidth-exceeded');
       return undefined;
@@ -118,8 +118,8 @@ export function relayFromPeer(
     drop(state, 'no-permission');
     return undefined;
   }
-  const { stats, options } = state.services;
-  if (!withinBandwidth(allocation, data.length, nowMs, options.maxBps)) {
+  const { stats } = state.services;
+  if (!withinBandwidth(allocation, data.length, nowMs, allocation.maxBps)) {
     {
       drop(state, 'bandwidth-exceeded');
       return undefined;
@@ -181,8 +181,8 @@ function sendIndicationTarget(
   if (!permission) return 'no-permission';
   const { min, max } = state.relayPorts;
   if (permission.relayPortsOnly && (peer.port < min || peer.port > max)) return 'peer-denied';
-  const { stats, options } = state.services;
-  if (!withinBandwidth(allocation, payload.length, nowMs, options.maxBps)) {
+  const { stats } = state.services;
+  if (!withinBandwidth(allocation, payload.length, nowMs, allocation.maxBps)) {
     return 'bandwidth-exceeded';
   }
   const t = TRANSPORT_INDEX[allocation.client.transport];

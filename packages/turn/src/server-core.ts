@@ -12,7 +12,7 @@ import {
   verifyFingerprint,
 } from '@cloudproxy/stun';
 import type { StunCrypto, StunMessage } from '@cloudproxy/stun';
-import type { ChannelBinding } from './allocation.js';
+import type { Allocation, ChannelBinding } from './allocation.js';
 import { Authenticator } from './auth.js';
 import type { Clock } from './clock.js';
 import { CoreState } from './core-state.js';
@@ -22,6 +22,7 @@ import { handleBinding } from './handlers/binding.js';
 import { handleChannelBind } from './handlers/channel-bind.js';
 import { handleCreatePermission } from './handlers/create-permission.js';
 import { handleRefresh } from './handlers/refresh.js';
+import type { AllocationSnapshot, RelayHooks } from './hooks.js';
 import { NonceIssuer } from './nonce.js';
 import type { AuthOptions, TurnCoreOptions } from './options.js';
 import { resolveCoreOptions } from './options-resolve.js';
@@ -89,7 +90,43 @@ export class TurnServerCore {
 
   /** Replaces users and secrets (SIGHUP); live allocations keep the key they were created with. */
   updateAuth(auth: AuthOptions): void {
-    this.#state.auth = this.#authenticator(auth);
+    const authenticator = this.#authenticator(auth);
+    authenticator.restSecrets = this.#state.auth.restSecrets;
+    this.#state.auth = authenticator;
+  }
+
+  /** Installs the control plane's hooks (replacing earlier ones). */
+  setHooks(hooks: RelayHooks): void {
+    this.#state.hooks = hooks;
+    this.#state.auth.restSecrets = hooks.restSecrets?.bind(hooks);
+  }
+
+  /** Live allocations at this instant, with the bytes relayed so far. */
+  listAllocations(): AllocationSnapshot[] {
+    const nowMs = this.#clock.nowMs();
+    const list: AllocationSnapshot[] = [];
+    for (const allocation of this.#state.allocations.values()) {
+      if (allocation.expiresAtMs > nowMs) list.push(snapshot(allocation, nowMs));
+    }
+    return list;
+  }
+
+  /**
+   * Ends every allocation whose username matches (revoked credentials): relays close at once, and
+   * a TCP/TLS client's connection closes with it. Returns the actions and how many ended.
+   */
+  revokeAllocations(match: (username: string) => boolean): { out: TurnAction[]; ended: number } {
+    const out: TurnAction[] = [];
+    const nowMs = this.#clock.nowMs();
+    let ended = 0;
+    for (const allocation of [...this.#state.allocations.values()]) {
+      if (!match(allocation.username)) continue;
+      this.#state.deleteAllocation(allocation, 'revoked', nowMs, out);
+      if (allocation.client.transport !== 'udp')
+        out.push({ type: 'close-client', client: allocation.client });
+      ended++;
+    }
+    return { out, ended };
   }
 
   /** A packet from a client: a STUN message or ChannelData (any transport). */
@@ -169,19 +206,21 @@ export class TurnServerCore {
       if (result.reserved) out.push({ type: 'close-relay', relayId: result.reserved.relayId });
       return out;
     }
-    this.#state.pendingById.delete(result.requestId);
-    this.#state.pending.delete(pending.client.key);
     const nowMs = this.#clock.nowMs();
     const ctx = this.#context(pending.client, decodeMessage(pending.request), nowMs, out);
     if (result.insufficientCapacity || result.relays.length === 0) {
+      this.#state.dropPending(pending);
       for (const relay of result.relays) out.push({ type: 'close-relay', relayId: relay.relayId });
       if (result.insufficientCapacity)
         ctx.reject(508, 'no relay port available', { signer: pending.auth });
       else ctx.reject(440, 'address family not served', { signer: pending.auth });
       return out;
     }
+    this.#state.pending.delete(pending.client.key);
+    this.#state.pendingById.delete(pending.requestId);
     completeAllocation(this.#state, {
       ctx,
+      admission: pending.admission,
       auth: pending.auth,
       lifetimeS: pending.lifetimeS,
       relays: result.relays,
@@ -198,10 +237,7 @@ export class TurnServerCore {
     if (allocation)
       this.#state.deleteAllocation(allocation, 'client-closed', this.#clock.nowMs(), out);
     const pending = this.#state.pending.get(client.key);
-    if (pending) {
-      this.#state.pending.delete(client.key);
-      this.#state.pendingById.delete(pending.requestId);
-    }
+    if (pending) this.#state.dropPending(pending);
     return out;
   }
 
@@ -301,4 +337,26 @@ export class TurnServerCore {
   #authenticator(auth: AuthOptions | ResolvedAuthOptions): Authenticator {
     return new Authenticator({ realm: this.options.realm, auth, crypto: this.#crypto });
   }
+}
+
+/** What operators and usage metering see of one allocation. */
+function snapshot(allocation: Allocation, nowMs: number): AllocationSnapshot {
+  let channels = 0;
+  for (const binding of allocation.channels.values()) if (binding.expiresAtMs > nowMs) channels++;
+  return {
+    username: allocation.username,
+    transport: allocation.client.transport,
+    clientAddress: allocation.client.remote.address,
+    clientPort: allocation.client.remote.port,
+    relayed: allocation.relays.map((r) => ({
+      address: r.advertised.address,
+      port: r.advertised.port,
+    })),
+    createdAtMs: allocation.createdAtMs,
+    expiresAtMs: allocation.expiresAtMs,
+    bytesFromClient: allocation.bytesFromClient,
+    bytesToClient: allocation.bytesToClient,
+    permissions: allocation.permissions.size,
+    channels,
+  };
 }

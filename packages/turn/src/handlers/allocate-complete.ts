@@ -16,6 +16,7 @@ import {
 import type { AttributeEntry } from '@cloudproxy/stun';
 import { Allocation } from '../allocation.js';
 import type { AuthSuccess } from '../auth.js';
+import type { Admission } from '../hooks.js';
 import { RESERVATION_LIFETIME_MS } from '../core-state.js';
 import type { CoreState } from '../core-state.js';
 import type { RequestContext } from '../request-context.js';
@@ -26,6 +27,7 @@ import { toHex } from '../hex.js';
 export interface AllocationResult {
   readonly ctx: RequestContext;
   readonly auth: AuthSuccess;
+  readonly admission: Admission | undefined;
   readonly lifetimeS: number;
   readonly relays: readonly RelayBinding[];
   /** Families of a dual allocation that could not be served (ADDRESS-ERROR-CODE 440). */
@@ -68,8 +70,9 @@ export function completeAllocation(state: CoreState, result: AllocationResult): 
     relays,
     allocateTransactionKey: ctx.msg.transactionKey,
     allocateResponse: response,
+    admission: result.admission,
+    maxBps: result.admission?.maxBps ?? state.services.options.maxBps,
   });
-  allocation.tokens = state.services.options.maxBps;
   state.addAllocation(allocation);
   ctx.send(response);
   ctx.out.push({

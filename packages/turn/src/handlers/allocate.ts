@@ -22,6 +22,8 @@ import type { RequestContext } from '../request-context.js';
 import { completeAllocation } from './allocate-complete.js';
 import { authenticateRequest } from './authenticate.js';
 import { toHex } from '../hex.js';
+import { lowerCap } from '../hooks.js';
+import type { Admission } from '../hooks.js';
 
 type Families =
   { first: 4 | 6; additional: 4 | 6 | undefined } | { error: 400 | 440; cause: string };
@@ -54,10 +56,12 @@ export function handleAllocate(ctx: RequestContext, state: CoreState, limiter: R
     return;
   }
   if (!checkQuota(ctx, state, auth)) return;
+  const admission = admit(ctx, state, auth);
+  if (admission === false) return;
   const lifetimeS = grantLifetimeS(msg.get(lifetime), state.services.options);
   const token = msg.get(reservationToken);
   if (token) {
-    claimReservation(ctx, state, auth, token, lifetimeS);
+    claimReservation(ctx, state, { auth, admission }, token, lifetimeS);
     return;
   }
   const reserve = msg.get(evenPort);
@@ -69,6 +73,7 @@ export function handleAllocate(ctx: RequestContext, state: CoreState, limiter: R
     request: new Uint8Array(msg.raw), // a copy (Buffer.slice would be a view)
     transactionKey: msg.transactionKey,
     lifetimeS,
+    admission,
   };
   state.pending.set(client.key, entry);
   state.pendingById.set(requestId, entry);
@@ -180,17 +185,44 @@ function checkQuota(ctx: RequestContext, state: CoreState, auth: AuthSuccess): b
   return true;
 }
 
+/**
+ * The control plane's admission (quotas, revocations, bandwidth caps): the admission to carry,
+ * undefined when no hook is installed, or false when refused (already answered).
+ */
+function admit(
+  ctx: RequestContext,
+  state: CoreState,
+  auth: AuthSuccess,
+): Admission | undefined | false {
+  const { hooks } = state;
+  if (!hooks.admit) return undefined;
+  const { client } = ctx;
+  const request = {
+    username: auth.username,
+    transport: client.transport,
+    clientAddress: client.remote.address,
+    clientPort: client.remote.port,
+  };
+  const decision = hooks.admit(request);
+  if (!decision.allow) {
+    ctx.reject(decision.code, decision.reason, { signer: auth });
+    return false;
+  }
+  return { request, maxBps: lowerCap(state.services.options.maxBps, decision.maxBps) };
+}
+
 /** Uses the relay port reserved by an earlier EVEN-PORT R=1 (508 when unknown). RFC 8656 §7.2. */
 function claimReservation(
   ctx: RequestContext,
   state: CoreState,
-  auth: AuthSuccess,
+  { auth, admission }: { auth: AuthSuccess; admission: Admission | undefined },
   token: Uint8Array,
   lifetimeS: number,
 ): void {
   const key = toHex(token);
   const reservation = state.reservations.get(key);
   if (!reservation || reservation.expiresAtMs <= ctx.nowMs) {
+    state.release(admission);
     ctx.reject(508, 'unknown or expired reservation token', { signer: auth });
     return;
   }
@@ -198,6 +230,7 @@ function claimReservation(
   completeAllocation(state, {
     ctx,
     auth,
+    admission,
     lifetimeS,
     relays: [reservation.relay],
     failedFamilies: [],

@@ -15,6 +15,7 @@ import { resolveServerOptions } from '../options-resolve.js';
 import type { ResolvedServerOptions } from '../options-resolve.js';
 import { TurnServerCore } from '../server-core.js';
 import { countKey } from '../stats.js';
+import type { AllocationSnapshot, RelayHooks } from '../hooks.js';
 import type { Transport, TurnAction, TurnEvent } from '../types.js';
 import { silentLogger } from './logger.js';
 import type { Logger } from './logger.js';
@@ -126,6 +127,23 @@ export class TurnServer {
       for (const s of this.#streams) s.setSecureContext(context);
     }
     this.#log.info({ event: 'reloaded' }, 'credentials and certificates reloaded');
+  }
+
+  /** Installs a control plane's hooks: per-app secrets, admission, release with usage. */
+  setHooks(hooks: RelayHooks): void {
+    this.core.setHooks(hooks);
+  }
+
+  /** Live allocations at this instant, with bytes relayed so far. */
+  listAllocations(): AllocationSnapshot[] {
+    return this.core.listAllocations();
+  }
+
+  /** Ends every allocation whose username matches (revocation); returns how many ended. */
+  revokeAllocations(match: (username: string) => boolean): number {
+    const { out, ended } = this.core.revokeAllocations(match);
+    this.#run(out);
+    return ended;
   }
 
   /**

@@ -8,7 +8,10 @@ const conditions = ['source', 'module', 'node', 'import', 'default'];
 
 export default defineConfig({
   resolve: { conditions },
-  ssr: { resolve: { conditions, externalConditions: conditions } },
+  // Vitest passes `ssr.resolve.conditions` to Node as --conditions, which apply to require()
+  // too: `import`/`module` there make CommonJS packages such as pg require the ESM build of
+  // their dependencies (pg-pool). Node and Vite add import/require by themselves.
+  ssr: { resolve: { conditions: ['source', 'node'], externalConditions: ['source', 'node'] } },
   test: {
     projects: [
       {

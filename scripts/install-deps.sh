@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# System packages the real-client tests and the benchmark drive: coturn (turnserver and its
-# turnutils_* clients), chromium and openssl, from Debian. Idempotent: installs only what is
-# missing (as root: one `apt-get update`, one `apt-get install`), then stops a system turnserver
-# that Debian's coturn service may have started, by its pidfile only (never by process name).
+# System packages the real-client tests and the benchmarks drive, from Debian: coturn
+# (turnserver and its turnutils_* clients), chromium, openssl, nginx and wrk (the signaling
+# proxy's benchmark peer and load) and PostgreSQL (the control plane's second store).
+# Idempotent: installs only what is missing (as root: one `apt-get update`, one
+# `apt-get install`), then stops a system turnserver that Debian's coturn service may have
+# started, by its pidfile only (never by process name). Tests start their own nginx and
+# PostgreSQL servers on free ports; the system services, if any, are left alone.
 set -euo pipefail
 
 missing=()
@@ -12,19 +15,22 @@ for bin in turnserver turnutils_uclient turnutils_peer turnutils_stunclient; do
 done
 have chromium || missing+=(chromium)
 have openssl || missing+=(openssl)
+have nginx || [[ -x /usr/sbin/nginx ]] || missing+=(nginx-light)
+have wrk || missing+=(wrk)
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 
 if ((${#missing[@]} > 0)); then
   echo "install-deps: missing ${missing[*]}"
   if [[ "$(id -u)" -ne 0 ]]; then
     echo "install-deps: error: not root; install the Debian packages yourself:" >&2
-    echo "  sudo apt-get update && sudo apt-get install -y coturn chromium openssl" >&2
+    echo "  sudo apt-get update && sudo apt-get install -y coturn chromium openssl nginx-light wrk postgresql" >&2
     exit 1
   fi
   export DEBIAN_FRONTEND=noninteractive
   # Wait (bounded) for another apt/dpkg run to release its locks instead of failing at once.
   apt_opts=(-o DPkg::Lock::Timeout=600)
   apt-get "${apt_opts[@]}" update
-  apt-get "${apt_opts[@]}" install -y coturn chromium openssl
+  apt-get "${apt_opts[@]}" install -y coturn chromium openssl nginx-light wrk postgresql
   for bin in turnserver turnutils_uclient chromium openssl; do
     have "$bin" || {
       echo "install-deps: error: $bin still missing after apt-get install" >&2

@@ -3,6 +3,11 @@
  */
 import { STUN_ERROR_CODES } from '@cloudproxy/stun';
 import { TURN_ERROR_CODES } from '@cloudproxy/turn';
+import { CLIENT_ERROR_CODES } from '@cloudproxy/client';
+import { CONTROL_ERROR_CODES, PROBLEM_STATUS } from '@cloudproxy/control';
+import { PROXY_ERROR_CODES, PROXY_THROWN_ERROR_CODES } from '@cloudproxy/proxy';
+import { API_CONFIG_ERROR_CODE } from '../../packages/cli/src/config/api-options.js';
+import { PROXY_CONFIG_ERROR_CODE } from '../../packages/cli/src/config/proxy-config.js';
 import { TURN_CONFIG_ERROR_CODE } from '../../packages/cli/src/config/turn-config-error.js';
 
 interface CatalogEntry {
@@ -13,7 +18,41 @@ interface CatalogEntry {
 const SECTIONS: readonly { title: string; entries: readonly CatalogEntry[] }[] = [
   { title: '`@cloudproxy/stun`', entries: STUN_ERROR_CODES },
   { title: '`@cloudproxy/turn`', entries: TURN_ERROR_CODES },
-  { title: '`cloudproxy` (CLI)', entries: [TURN_CONFIG_ERROR_CODE] },
+  { title: '`@cloudproxy/proxy`', entries: PROXY_THROWN_ERROR_CODES },
+  {
+    title: 'Signaling proxy refusals (HTTP, `{ "error": { "code", "message" } }`)',
+    entries: PROXY_ERROR_CODES.map((e) => ({
+      code: e.code,
+      description: `${e.status}: ${e.description}`,
+    })),
+  },
+  {
+    title: '`@cloudproxy/control`',
+    entries: Object.entries(CONTROL_ERROR_CODES).map(([code, description]) => ({
+      code,
+      description,
+    })),
+  },
+  {
+    title: 'Control plane API refusals (HTTP, `application/problem+json`, see docs/api.md)',
+    entries: Object.entries(PROBLEM_STATUS).map(([code, status]) => ({
+      code,
+      description: `HTTP ${status}`,
+    })),
+  },
+  { title: '`@cloudproxy/client` (`CloudProxyError.code`)', entries: CLIENT_ERROR_CODES },
+  {
+    title: '`cloudproxy` (CLI)',
+    entries: [
+      TURN_CONFIG_ERROR_CODE,
+      PROXY_CONFIG_ERROR_CODE,
+      {
+        code: API_CONFIG_ERROR_CODE,
+        description:
+          'A `cloudproxy api` option is missing or has a bad value; the message names the flag.',
+      },
+    ],
+  },
 ];
 
 /** The text of docs/errors.md. */

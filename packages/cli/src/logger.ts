@@ -1,20 +1,47 @@
 /**
  * The process logger: structured JSON lines (pino) to stdout or a log file (coturn `--log-file`).
+ * Lines are written in batches (16 KiB, or at least once a second), as nginx's
+ * `access_log … buffer=16k flush=1s` does: the signaling proxy logs a line per request, and a
+ * write system call per line costs it about a tenth of its throughput.
  * @module
  */
+import { mkdirSync, openSync } from 'node:fs';
+import path from 'node:path';
 import pino from 'pino';
 import type { Logger } from '@cloudproxy/turn/node';
 
-/** Creates the logger: JSON lines, `debug` level when verbose, to `file` ('stdout' or unset = stdout). */
+/** Smallest batch written to the destination. */
+const BATCH_BYTES = 16 * 1024;
+/** Largest single write; must exceed the batch size. */
+const MAX_WRITE_BYTES = 64 * 1024;
+/** Longest time a line waits in the batch. */
+const FLUSH_INTERVAL_MS = 1000;
+
+/** The logger of a command; `flush()` writes what is pending (call it before exit). */
+export type CommandLogger = Logger & { flush(): void; readonly pino: pino.Logger };
+
+/**
+ * Opens the log file synchronously: a destination still opening when the process exits (a
+ * startup error) would make pino's exit flush throw over the real error message.
+ */
+function openLogFile(file: string): number {
+  mkdirSync(path.dirname(file), { recursive: true });
+  return openSync(file, 'a');
+}
+
+/** Creates the logger: JSON lines, `debug` level when verbose, to `file` ('stdout', '-' or unset = stdout). */
 export function createLogger(options: {
   verbose: boolean;
   file?: string | undefined;
   name: string;
-}): Logger & { flush(): void } {
-  const destination =
-    options.file && options.file !== 'stdout' && options.file !== '-'
-      ? pino.destination({ dest: options.file, mkdir: true, sync: false })
-      : pino.destination({ dest: 1, sync: false });
+}): CommandLogger {
+  const file = options.file === 'stdout' || options.file === '-' ? undefined : options.file;
+  const destination = pino.destination({
+    dest: file === undefined ? 1 : openLogFile(file),
+    sync: false,
+    minLength: BATCH_BYTES,
+    maxWrite: MAX_WRITE_BYTES,
+  });
   const log = pino(
     {
       name: options.name,
@@ -25,6 +52,10 @@ export function createLogger(options: {
     },
     destination,
   );
+  const timer = setInterval(() => {
+    destination.flush();
+  }, FLUSH_INTERVAL_MS);
+  timer.unref();
   return {
     debug: (fields, message) => {
       log.debug(fields, message);
@@ -41,5 +72,6 @@ export function createLogger(options: {
     flush: () => {
       destination.flushSync();
     },
+    pino: log,
   };
 }

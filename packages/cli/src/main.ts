@@ -7,7 +7,10 @@
 import { Command } from 'commander';
 import { turnHelpText } from './config/turn-help.js';
 import { runStart } from './commands/start.js';
+import type { StartFlags } from './commands/start.js';
 import { loadConfig, runTurn } from './commands/turn.js';
+import { registerProxyCommand } from './commands/proxy.js';
+import { registerApiCommand } from './commands/api.js';
 
 const VERSION = '0.1.0';
 
@@ -29,8 +32,18 @@ async function main(argv: string[]): Promise<void> {
     .command('start')
     .description('run the whole system in one process with embedded defaults')
     .option('--config <file>', 'YAML configuration (cloudproxy.yaml)')
-    .option('--data-dir <dir>', 'where generated secrets and certificates live', 'data')
-    .action(async (opts: { config?: string; dataDir?: string }) => {
+    .option('--data-dir <dir>', 'data directory: store, secrets, certificates (default ./data)')
+    .option('--https-port <n>', 'HTTPS port: API, console, proxy, metrics (default 8443)')
+    .option('--turn-port <n>', 'TURN/STUN UDP and TCP port (default 3478)')
+    .option('--turn-tls-port <n>', 'TURN over TLS port (default 5349)')
+    .option('--listen-ip <ip...>', 'addresses to listen on (default all)')
+    .option('--relay-ip <ip...>', 'relay addresses (default the listening addresses)')
+    .option('--allow-loopback-peers', 'let clients relay to loopback peers (tests, demos)')
+    .option('--admin-token <token>', 'admin token (or CLOUDPROXY_ADMIN_TOKEN; else generated)')
+    .option('--region <name>', 'region of this node (default "default")')
+    .option('--public-host <name>', 'host name or address clients use to reach this node')
+    .option('--database-url <url>', 'PostgreSQL (postgres://…) instead of SQLite in the data dir')
+    .action(async (opts: StartFlags) => {
       await runStart(opts);
     });
   program
@@ -49,6 +62,8 @@ async function main(argv: string[]): Promise<void> {
       }
       await runTurn(loadConfig(args), () => loadConfig(args).server);
     });
+  registerProxyCommand(program);
+  registerApiCommand(program);
   await program.parseAsync(argv);
 }
 

@@ -61,8 +61,8 @@ describe('RelayHooks', () => {
     expect(client.allocate().messageClass).toBe(MessageClass.SuccessResponse);
     expect(rec.admitted[0]).toMatchObject({ username: 'alice', transport: 'udp' });
     client.request(Method.ChannelBind, [attr(channelNumber, 0x4000), attr(xorPeerAddress, PEER)]);
-    client.sendRaw(encodeChannelData(0x4000, new Uint8Array(100)));
-    client.sendRaw(encodeChannelData(0x4000, new Uint8Array(60)));
+    client.sendRaw(encodeChannelData(0x4000, new Uint8Array(100), false));
+    client.sendRaw(encodeChannelData(0x4000, new Uint8Array(60), false));
     const [listed] = core.listAllocations();
     expect(listed).toMatchObject({ username: 'alice', bytesFromClient: 160, channels: 1 });
     clock.advance(5_000);
@@ -109,7 +109,8 @@ describe('RelayHooks', () => {
     const client = new ScenarioClient(core);
     client.allocate();
     client.request(Method.ChannelBind, [attr(channelNumber, 0x4000), attr(xorPeerAddress, PEER)]);
-    for (let i = 0; i < 5; i++) client.sendRaw(encodeChannelData(0x4000, new Uint8Array(400)));
+    for (let i = 0; i < 5; i++)
+      client.sendRaw(encodeChannelData(0x4000, new Uint8Array(400), false));
     // A 1000-byte bucket passes two 400-byte packets in the same instant, not five.
     expect(client.peerSends).toHaveLength(2);
   });

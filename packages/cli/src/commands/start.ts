@@ -1,137 +1,186 @@
 /**
- * `cloudproxy start`: the whole system in one process with embedded defaults: a generated TURN
- * REST secret and a self-signed certificate under the data directory, and demo credentials
- * printed at start. Settings come from an optional YAML file whose `turn:` section takes the
- * same option names as `cloudproxy turn` / turnserver.conf.
+ * `cloudproxy start`: the whole system in one process with embedded defaults: the TURN/STUN
+ * relay (UDP+TCP 3478, TLS 5349), and on the HTTPS port (8443) the control plane API, console and
+ * diagnostics, the signaling proxy and /metrics. First start creates under the data directory a
+ * TURN REST secret, a self-signed certificate, the SQLite store, an admin token (printed once;
+ * the store keeps only its hash) and a demo app; every start prints demo credentials.
  * @module
  */
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { nodeStunCrypto } from '@cloudproxy/stun/node-crypto';
-import { restPassword } from '@cloudproxy/turn';
-import YAML from 'yaml';
+import { createControlPlane } from '@cloudproxy/control';
+import type { ControlPlane } from '@cloudproxy/control';
+import { createSignalingProxy } from '@cloudproxy/proxy';
+import { TurnServer, createTurnMetrics } from '@cloudproxy/turn/node';
 import { loadTurnConfig } from '../config/turn-args.js';
 import type { LoadedTurnConfig } from '../config/turn-args.js';
+import { readStartFile, resolveStartSettings, turnArgs } from '../config/start-config.js';
+import type { StartFlags, StartSettings } from '../config/start-config.js';
+import { listenHttps } from '../https-surface.js';
+import { handleSignals } from '../lifecycle.js';
+import { createLogger } from '../logger.js';
+import { sdkRoutes } from '../sdk-bundle.js';
 import { ensureSelfSignedCertificate } from '../tls-certificate.js';
-import { runTurn } from './turn.js';
 
-/** Options of `cloudproxy start`. */
-export interface StartOptions {
-  readonly config?: string | undefined;
-  readonly dataDir?: string | undefined;
-}
+export type { StartFlags } from '../config/start-config.js';
 
-interface StartFile {
-  dataDir?: string;
-  turn?: Record<string, string | number | boolean | (string | number)[]>;
-}
-
-/** Turns a `turn:` YAML section into coturn-style argv (`key: true` → `--key`). */
-export function yamlToArgs(section: StartFile['turn']): string[] {
-  const args: string[] = [];
-  for (const [key, value] of Object.entries(section ?? {})) {
-    for (const v of Array.isArray(value) ? value : [value]) {
-      if (v === true) args.push(`--${key}`);
-      else if (v !== false) args.push(`--${key}`, String(v));
-    }
-  }
-  return args;
-}
-
-function readStartFile(file: string | undefined): StartFile {
-  if (!file) return {};
-  const parsed: unknown = YAML.parse(readFileSync(file, 'utf8'));
-  if (parsed === null || parsed === undefined) return {};
-  if (typeof parsed !== 'object' || Array.isArray(parsed))
-    throw new Error(`${file}: expected a mapping at the top level`);
-  const known = new Set(['dataDir', 'turn']);
-  for (const key of Object.keys(parsed))
-    if (!known.has(key)) throw new Error(`${file}: unknown key '${key}' (expected dataDir, turn)`);
-  return parsed;
-}
-
-/** The TURN REST secret of this installation, created (mode 0600) on first start. */
-function ensureSecret(dataDir: string): string {
-  const file = path.join(dataDir, 'turn-secret');
+/** A secret file of the data directory (mode 0600), created with `make()` on first start. */
+function ensureSecretFile(dataDir: string, name: string, make: () => string): string {
+  const file = path.join(dataDir, name);
   if (!existsSync(file)) {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    writeFileSync(file, `${randomBytes(32).toString('base64url')}\n`, { mode: 0o600 });
+    writeFileSync(file, `${make()}\n`, { mode: 0o600 });
   }
   chmodSync(file, 0o600);
   return readFileSync(file, 'utf8').trim();
 }
 
-/** Builds the configuration of `start`: defaults, then the YAML file's `turn:` section. */
-function buildConfig(options: StartOptions): {
-  config: LoadedTurnConfig;
-  secret: string;
-  certGenerated: boolean;
-} {
-  const file = readStartFile(options.config);
-  const dataDir = path.resolve(options.dataDir ?? file.dataDir ?? 'data');
-  const secret = ensureSecret(dataDir);
-  const userArgs = yamlToArgs(file.turn);
-  const hasCert = userArgs.includes('--cert');
-  const cert = hasCert
-    ? undefined
-    : ensureSelfSignedCertificate(path.join(dataDir, 'tls'), [
-        'localhost',
-        '127.0.0.1',
-        os.hostname(),
-      ]);
-  const args = [
-    '--use-auth-secret',
-    '--static-auth-secret',
-    secret,
-    '--realm',
-    'cloudproxy',
-    '--prometheus',
-    ...(cert ? ['--cert', cert.certFile, '--pkey', cert.keyFile] : []),
-    ...userArgs,
-  ];
-  return {
-    config: loadTurnConfig(args, () => ({ text: '', mode: 0o600 })),
-    secret,
-    certGenerated: cert?.generated ?? false,
-  };
+const randomToken = (): string => randomBytes(32).toString('base64url');
+
+interface Prepared {
+  readonly settings: StartSettings;
+  readonly turn: LoadedTurnConfig;
+  readonly cert: { certFile: string; keyFile: string; generated: boolean };
 }
 
-/** Runs `cloudproxy start`. */
-export async function runStart(options: StartOptions): Promise<void> {
-  const { config, secret, certGenerated } = buildConfig(options);
-  const expiry = Math.floor(Date.now() / 1000) + 24 * 3600;
-  const username = `${expiry}:demo`;
-  const password = restPassword(secret, username, nodeStunCrypto);
-  const host = config.server.relayAddresses?.[0]?.externalIp ?? '127.0.0.1';
-  const port = config.server.listeningPort ?? 3478;
-  const tlsPort = config.server.tlsListeningPort ?? 5349;
+/** Resolves everything `start` needs, creating first-start files. */
+function prepare(flags: StartFlags): Prepared {
+  const settings = resolveStartSettings(flags, readStartFile(flags.config));
+  mkdirSync(settings.dataDir, { recursive: true, mode: 0o700 });
+  const secret = ensureSecretFile(settings.dataDir, 'turn-secret', randomToken);
+  const hosts = ['localhost', '127.0.0.1', '::1', os.hostname(), ...settings.listenIps];
+  if (settings.publicHost) hosts.push(settings.publicHost);
+  const userCert = settings.turn?.['cert'];
+  const cert =
+    typeof userCert === 'string' && typeof settings.turn?.['pkey'] === 'string'
+      ? { certFile: userCert, keyFile: settings.turn['pkey'], generated: false }
+      : ensureSelfSignedCertificate(path.join(settings.dataDir, 'tls'), [...new Set(hosts)]);
+  const args = turnArgs(settings, secret, userCert === undefined ? cert : undefined);
+  const turn = loadTurnConfig(args, () => ({ text: '', mode: 0o600 }));
+  if (settings.adminToken !== undefined && settings.adminToken.length < 16)
+    throw new Error('--admin-token: must be at least 16 characters');
+  return { settings, turn, cert };
+}
+
+/** The address clients use: --public-host, else the first external/relay/listen IP, else 127.0.0.1. */
+function publicHost(settings: StartSettings, turn: LoadedTurnConfig): string {
+  if (settings.publicHost) return settings.publicHost;
+  const relay = turn.server.relayAddresses?.[0];
+  return relay?.externalIp ?? relay?.relayIp ?? settings.listenIps[0] ?? '127.0.0.1';
+}
+
+/** Creates the demo app and its API key on first start; returns demo credentials each start. */
+async function demoCredentials(control: ControlPlane): Promise<unknown> {
+  const existing = await control.apps.findAppByName('demo');
+  const app = existing ?? (await control.apps.createApp({ name: 'demo' }));
+  return control.apps.issueCredentials(app.appId, {
+    channel: 'demo',
+    uid: 'demo-user',
+    ttl: 86_400,
+    mode: 'auto',
+  });
+}
+
+/** Runs `cloudproxy start` until a signal stops it. */
+export async function runStart(flags: StartFlags): Promise<void> {
+  const { settings, turn, cert } = prepare(flags);
+  const log = createLogger({
+    verbose: turn.cli.verbose,
+    file: turn.cli.logFile,
+    name: 'cloudproxy',
+  });
+  for (const warning of turn.warnings) log.warn({ event: 'config.warning' }, warning);
+  const relay = new TurnServer(turn.server, { logger: log });
+  await relay.listen();
+  const registry = createTurnMetrics(relay.core.stats, relay.gauges);
+  const host = publicHost(settings, turn);
+  const control = await createControlPlane({
+    store: settings.databaseUrl
+      ? { kind: 'postgres', url: settings.databaseUrl }
+      : { kind: 'sqlite', file: path.join(settings.dataDir, 'cloudproxy.db') },
+    adminToken: settings.adminToken,
+    node: {
+      region: settings.region,
+      publicHost: host,
+      relayAddresses: [...new Set(relay.relayAddresses)],
+      udpPort: settings.turnPort,
+      tcpPort: settings.turnPort,
+      tlsPort: settings.turnTlsPort,
+      relayPortRange: { min: relay.options.minPort, max: relay.options.maxPort },
+      domains: settings.publicHost ? [settings.publicHost] : [],
+    },
+    relay,
+    logger: log.pino,
+    registry,
+  });
+  const proxySettings = settings.proxy;
+  const proxy = createSignalingProxy({
+    allowHosts: proxySettings.allowHosts ?? [],
+    allowPorts: proxySettings.allowPorts,
+    presets: proxySettings.presets,
+    allowPrivateUpstream: proxySettings.allowPrivateUpstream,
+    upstreamCa: proxySettings.upstreamCa ? readFileSync(proxySettings.upstreamCa) : undefined,
+    cors: proxySettings.corsOrigins ? { origins: proxySettings.corsOrigins } : undefined,
+    logger: log.pino,
+    registry,
+  });
+  const readTls = () => ({
+    cert: readFileSync(cert.certFile, 'utf8'),
+    key: readFileSync(cert.keyFile, 'utf8'),
+  });
+  const httpsHost = settings.listenIps[0] ?? '::';
+  const surface = await listenHttps(
+    { control, proxy, registry, routes: sdkRoutes() },
+    readTls(),
+    httpsHost,
+    settings.httpsPort,
+  );
+  const base = `https://${host.includes(':') ? `[${host}]` : host}:${surface.address.port}`;
   const lines = [
-    'cloudproxy is starting with embedded defaults.',
-    certGenerated
-      ? 'A self-signed TLS certificate was generated in the data directory: browsers must be told to trust it (or configure --cert/--pkey).'
+    'cloudproxy is running with embedded defaults.',
+    `  console:     ${base}/console`,
+    `  diagnostics: ${base}/diagnostics`,
+    `  API:         ${base}/api/v1 (OpenAPI at ${base}/api/v1/openapi.json)`,
+    `  client SDK:  ${base}/sdk/cloudproxy-client.js`,
+    `  TURN:        udp+tcp ${settings.turnPort}, tls ${settings.turnTlsPort}`,
+    cert.generated
+      ? `A self-signed certificate was generated in ${path.dirname(cert.certFile)}: browsers must be told to trust it (or configure turn.cert/turn.pkey).`
       : '',
-    'Demo TURN credentials (valid 24 hours):',
-    JSON.stringify(
-      {
-        iceServers: [
-          {
-            urls: [
-              `turn:${host}:${port}?transport=udp`,
-              `turn:${host}:${port}?transport=tcp`,
-              `turns:${host}:${tlsPort}?transport=tcp`,
-            ],
-            username,
-            credential: password,
-          },
-        ],
-        iceTransportPolicy: 'relay',
-      },
-      null,
-      2,
-    ),
+    control.generatedAdminToken
+      ? `Admin token (shown once, only its hash is stored; --admin-token sets another): ${control.generatedAdminToken}`
+      : '',
+    'Demo credentials (app "demo", valid 24 hours):',
+    JSON.stringify(await demoCredentials(control), null, 2),
   ];
   process.stderr.write(`${lines.filter(Boolean).join('\n')}\n`);
-  await runTurn(config, () => buildConfig(options).config.server);
+  log.info(
+    { event: 'ready', https: surface.address, listeners: relay.addresses },
+    'cloudproxy ready',
+  );
+  const closeAll = async (): Promise<void> => {
+    await surface.close();
+    await proxy.close();
+    await control.close();
+  };
+  handleSignals(log, {
+    reload: () => {
+      relay.reload(prepare(flags).turn.server.auth);
+      const tls = readTls();
+      surface.setCertificate(tls.cert, tls.key);
+    },
+    stop: async () => {
+      log.info({ event: 'drain', allocations: relay.core.allocationCount }, 'draining');
+      await relay.drain(relay.options.drainTimeoutS * 1000);
+      await closeAll();
+    },
+    force: async () => {
+      await relay.close();
+      await closeAll();
+    },
+    beforeExit: () => {
+      log.flush();
+    },
+  });
 }

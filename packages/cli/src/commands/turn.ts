@@ -9,6 +9,7 @@ import { TurnServer, createTurnMetrics, serveMetrics } from '@cloudproxy/turn/no
 import type { TurnServerOptions } from '@cloudproxy/turn';
 import { loadTurnConfig } from '../config/turn-args.js';
 import type { LoadedTurnConfig } from '../config/turn-args.js';
+import { handleSignals } from '../lifecycle.js';
 import { createLogger } from '../logger.js';
 
 /** Reads a config file with its mode (for the world-readable secrets check). */
@@ -57,51 +58,27 @@ export async function runTurn(
   if (config.cli.pidfile) writeFileSync(config.cli.pidfile, `${process.pid}\n`);
   log.info({ event: 'ready', listeners: server.addresses }, 'turn server ready');
 
-  process.on('SIGHUP', () => {
-    try {
+  const closeMetrics = (): Promise<void> =>
+    new Promise<void>((resolve) => {
+      if (metricsServer)
+        metricsServer.close(() => {
+          resolve();
+        });
+      else resolve();
+    });
+  handleSignals(log, {
+    reload: () => {
       server.reload(reloadConfig().auth);
-    } catch (error) {
-      log.error(
-        { event: 'reload.failed', error: String(error) },
-        'reload failed; keeping the running configuration',
-      );
-    }
-  });
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) {
-      log.warn({ event: 'shutdown.forced', signal }, 'second signal: closing now');
-      void server.close().then(() => process.exit(0));
-      return;
-    }
-    stopping = true;
-    const timeoutMs = server.options.drainTimeoutS * 1000;
-    log.info(
-      { event: 'shutdown', signal, allocations: server.core.allocationCount },
-      'shutting down',
-    );
-    void server
-      .drain(timeoutMs)
-      .then(
-        () =>
-          new Promise<void>((resolve) => {
-            if (metricsServer)
-              metricsServer.close(() => {
-                resolve();
-              });
-            else resolve();
-          }),
-      )
-      .then(() => {
-        if (config.cli.pidfile) rmSync(config.cli.pidfile, { force: true });
-        log.flush();
-        process.exit(0);
-      });
-  };
-  process.on('SIGTERM', () => {
-    stop('SIGTERM');
-  });
-  process.on('SIGINT', () => {
-    stop('SIGINT');
+    },
+    stop: async () => {
+      log.info({ event: 'drain', allocations: server.core.allocationCount }, 'draining');
+      await server.drain(server.options.drainTimeoutS * 1000);
+      await closeMetrics();
+    },
+    force: () => server.close(),
+    beforeExit: () => {
+      if (config.cli.pidfile) rmSync(config.cli.pidfile, { force: true });
+      log.flush();
+    },
   });
 }

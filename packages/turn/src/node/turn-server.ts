@@ -41,6 +41,8 @@ const MAX_TIMER_MS = 2_147_483_647;
 export class TurnServer {
   readonly core: TurnServerCore;
   readonly options: ResolvedServerOptions;
+  /** The relayed addresses advertised to clients (XOR-RELAYED-ADDRESS), one per family. */
+  readonly relayAddresses: readonly string[];
   readonly #log: Logger;
   readonly #relays: RelayPool;
   readonly #udp: UdpListener[] = [];
@@ -58,8 +60,10 @@ export class TurnServer {
       clock: deps.clock ?? systemClock,
       crypto: nodeStunCrypto,
     });
+    const relayAddresses = resolveRelayAddresses(this.options.relayAddresses);
+    this.relayAddresses = relayAddresses.map((a) => a.advertisedIp);
     this.#relays = new RelayPool({
-      addresses: resolveRelayAddresses(this.options.relayAddresses),
+      addresses: relayAddresses,
       minPort: this.options.minPort,
       maxPort: this.options.maxPort,
       onDatagram: (relayId, data, address, port) => {

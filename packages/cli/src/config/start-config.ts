@@ -1,0 +1,178 @@
+/**
+ * Configuration of `cloudproxy start`: command-line flags over an optional YAML file over
+ * embedded defaults. The file's `turn:` section takes the option names of `cloudproxy turn` /
+ * turnserver.conf, its `proxy:` section those of `cloudproxy proxy`.
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import { z } from 'zod';
+
+/** Flags of `cloudproxy start` (the contract of ARCHITECTURE.md, plus a few). */
+export interface StartFlags {
+  readonly config?: string | undefined;
+  readonly dataDir?: string | undefined;
+  readonly httpsPort?: string | undefined;
+  readonly turnPort?: string | undefined;
+  readonly turnTlsPort?: string | undefined;
+  readonly listenIp?: string[] | undefined;
+  readonly relayIp?: string[] | undefined;
+  readonly allowLoopbackPeers?: boolean | undefined;
+  readonly adminToken?: string | undefined;
+  readonly region?: string | undefined;
+  readonly publicHost?: string | undefined;
+  readonly databaseUrl?: string | undefined;
+}
+
+const scalar = z.union([z.string(), z.number(), z.boolean()]);
+
+const fileSchema = z
+  .object({
+    dataDir: z.string().min(1).optional(),
+    httpsPort: z.number().int().min(0).max(65535).optional(),
+    turnPort: z.number().int().min(0).max(65535).optional(),
+    turnTlsPort: z.number().int().min(0).max(65535).optional(),
+    listenIp: z.array(z.string()).optional(),
+    relayIp: z.array(z.string()).optional(),
+    allowLoopbackPeers: z.boolean().optional(),
+    region: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits, -')
+      .optional(),
+    publicHost: z.string().min(1).optional(),
+    databaseUrl: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'a postgres:// URL')
+      .optional(),
+    proxy: z
+      .object({
+        allowHosts: z.array(z.string()).optional(),
+        allowPorts: z.array(z.number().int().min(1).max(65535)).optional(),
+        presets: z.array(z.string()).optional(),
+        allowPrivateUpstream: z.array(z.string()).optional(),
+        upstreamCa: z.string().optional(),
+        corsOrigins: z.array(z.string()).optional(),
+      })
+      .strict()
+      .optional(),
+    turn: z
+      .record(z.string(), z.union([scalar, z.array(z.union([z.string(), z.number()]))]))
+      .optional(),
+  })
+  .strict();
+
+/** The parsed YAML file of `cloudproxy start`. */
+export type StartFile = z.infer<typeof fileSchema>;
+
+/** Resolved settings of `cloudproxy start`. */
+export interface StartSettings {
+  readonly dataDir: string;
+  readonly httpsPort: number;
+  readonly turnPort: number;
+  readonly turnTlsPort: number;
+  /** Empty: all addresses. */
+  readonly listenIps: readonly string[];
+  readonly relayIps: readonly string[];
+  readonly allowLoopbackPeers: boolean;
+  readonly adminToken: string | undefined;
+  readonly region: string;
+  readonly publicHost: string | undefined;
+  /** PostgreSQL instead of the embedded SQLite store. */
+  readonly databaseUrl: string | undefined;
+  readonly proxy: NonNullable<StartFile['proxy']>;
+  readonly turn: StartFile['turn'];
+}
+
+/** Reads and validates the YAML file; errors name the file, the key and the reason. */
+export function readStartFile(file: string | undefined): StartFile {
+  if (!file) return {};
+  const parsed: unknown = YAML.parse(readFileSync(file, 'utf8'));
+  if (parsed === null || parsed === undefined) return {};
+  const result = fileSchema.safeParse(parsed);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const key = issue?.path.join('.') ?? '';
+    throw new Error(`${file}: ${key ? `'${key}': ` : ''}${issue?.message ?? 'invalid'}`);
+  }
+  return result.data;
+}
+
+function port(name: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n > 65535)
+    throw new Error(`--${name}: '${text}' is not a port number`);
+  return n;
+}
+
+const nonEmpty = (text: string | undefined): string | undefined => (text === '' ? undefined : text);
+
+function ports(flags: StartFlags, file: StartFile) {
+  return {
+    httpsPort: port('https-port', flags.httpsPort, file.httpsPort ?? 8443),
+    turnPort: port('turn-port', flags.turnPort, file.turnPort ?? 3478),
+    turnTlsPort: port('turn-tls-port', flags.turnTlsPort, file.turnTlsPort ?? 5349),
+  };
+}
+
+/** Settings that may come from the environment (kept out of files and process lists). */
+function secrets(flags: StartFlags, file: StartFile) {
+  return {
+    adminToken: flags.adminToken ?? nonEmpty(process.env['CLOUDPROXY_ADMIN_TOKEN']),
+    databaseUrl:
+      flags.databaseUrl ?? nonEmpty(process.env['CLOUDPROXY_DATABASE_URL']) ?? file.databaseUrl,
+  };
+}
+
+/** Flags over file over defaults. */
+export function resolveStartSettings(flags: StartFlags, file: StartFile): StartSettings {
+  return {
+    ...ports(flags, file),
+    ...secrets(flags, file),
+    dataDir: path.resolve(flags.dataDir ?? file.dataDir ?? 'data'),
+    listenIps: flags.listenIp ?? file.listenIp ?? [],
+    relayIps: flags.relayIp ?? file.relayIp ?? [],
+    allowLoopbackPeers: flags.allowLoopbackPeers ?? file.allowLoopbackPeers ?? false,
+    region: flags.region ?? file.region ?? 'default',
+    publicHost: flags.publicHost ?? file.publicHost,
+    proxy: file.proxy ?? {},
+    turn: file.turn,
+  };
+}
+
+/** Turns a `turn:` YAML section into coturn-style argv (`key: true` → `--key`). */
+export function yamlToArgs(section: StartFile['turn']): string[] {
+  const args: string[] = [];
+  for (const [key, value] of Object.entries(section ?? {})) {
+    for (const v of Array.isArray(value) ? value : [value]) {
+      if (v === true) args.push(`--${key}`);
+      else if (v !== false) args.push(`--${key}`, String(v));
+    }
+  }
+  return args;
+}
+
+/** The coturn-style argv of the relay inside `start`: defaults, then flags, then the file's `turn:`. */
+export function turnArgs(
+  settings: StartSettings,
+  secret: string,
+  cert: { certFile: string; keyFile: string } | undefined,
+): string[] {
+  return [
+    '--use-auth-secret',
+    '--static-auth-secret',
+    secret,
+    '--realm',
+    'cloudproxy',
+    '--listening-port',
+    String(settings.turnPort),
+    '--tls-listening-port',
+    String(settings.turnTlsPort),
+    ...settings.listenIps.flatMap((ip) => ['--listening-ip', ip]),
+    ...settings.relayIps.flatMap((ip) => ['--relay-ip', ip]),
+    ...(settings.allowLoopbackPeers ? ['--allow-loopback-peers'] : []),
+    ...(cert ? ['--cert', cert.certFile, '--pkey', cert.keyFile] : []),
+    ...yamlToArgs(settings.turn),
+  ];
+}

@@ -1,0 +1,65 @@
+/**
+ * The access log and refusal log lines, and the metrics recorded with them.
+ * @module
+ */
+import type { IncomingMessage } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { Admission } from './admission.js';
+import type { ProxyRuntime } from './runtime.js';
+
+/** A refused request: the reason, and what is known of its upstream and client. */
+export type Refused = Exclude<Admission, { ok: true }>;
+
+/** Fields of one access log line. */
+export interface AccessRecord {
+  readonly method: string;
+  readonly upstream: string;
+  readonly path: string;
+  readonly status: number;
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  readonly client: string;
+  readonly websocket?: boolean;
+  readonly closeCodes?: { readonly client: number; readonly upstream: number };
+}
+
+/** Milliseconds since `startMs` (a `performance.now()` reading). */
+export function elapsedMs(startMs: number): number {
+  return performance.now() - startMs;
+}
+
+/** Logs (warn) and counts a refusal. */
+export function logRefusal(
+  rt: ProxyRuntime,
+  req: IncomingMessage,
+  refused: Refused,
+  startMs: number,
+): void {
+  rt.metrics.refusal(refused.code);
+  rt.options.logger.warn(
+    {
+      event: 'proxy.refused',
+      code: refused.code,
+      reason: refused.message,
+      method: req.method,
+      upstream: refused.target?.authority,
+      client: refused.client.address,
+      durationMs: Math.round(elapsedMs(startMs)),
+    },
+    'request refused',
+  );
+}
+
+/** Logs (info) one finished exchange and records its status and latency. */
+export function logAccess(rt: ProxyRuntime, record: AccessRecord, startMs: number): void {
+  const durationMs = elapsedMs(startMs);
+  rt.options.logger.info(
+    {
+      event: 'proxy.access',
+      ...record,
+      path: record.path.split('?')[0],
+      durationMs: Math.round(durationMs),
+    },
+    record.websocket === true ? 'websocket closed' : 'proxied',
+  );
+}

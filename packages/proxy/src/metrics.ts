@@ -1,0 +1,106 @@
+/**
+ * Prometheus metrics of the signaling proxy (prefix `cloudproxy_proxy_`): requests, refusals,
+ * upstream errors, latency and open WebSockets. No per-client or per-path labels.
+ * @module
+ */
+import client from 'prom-client';
+import type { Registry } from 'prom-client';
+
+/** The proxy's metric handles. */
+export interface ProxyMetrics {
+  /** Counts a finished request (proxied or refused) by method and status. */
+  request(method: string, status: number, durationS: number, kind: 'http' | 'websocket'): void;
+  /** Counts a refusal by code. */
+  refusal(code: string): void;
+  /** Counts a failure talking to an upstream by code. */
+  upstreamError(code: string): void;
+  /** Tracks open WebSockets (+1 when opened, -1 when closed). */
+  websocketOpened(delta: 1 | -1): void;
+}
+
+const PREFIX = 'cloudproxy_proxy_';
+/** Latency buckets in seconds: 1 ms to 30 s. */
+const LATENCY_BUCKETS_S = [
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
+];
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+/** Returns an existing metric of that name or registers a new one (several proxies, one registry). */
+function reuse<T>(registry: Registry, name: string, make: () => T): T {
+  return (registry.getSingleMetric(name) as T | undefined) ?? make();
+}
+
+/** Registers the proxy's metrics in `registry`. */
+export function createProxyMetrics(registry: Registry): ProxyMetrics {
+  const registers = [registry];
+  const requests = reuse(
+    registry,
+    `${PREFIX}requests_total`,
+    () =>
+      new client.Counter({
+        name: `${PREFIX}requests_total`,
+        help: 'Requests and WebSocket upgrades handled, by method, status and kind.',
+        labelNames: ['method', 'status', 'kind'] as const,
+        registers,
+      }),
+  );
+  const refusals = reuse(
+    registry,
+    `${PREFIX}refusals_total`,
+    () =>
+      new client.Counter({
+        name: `${PREFIX}refusals_total`,
+        help: 'Requests refused by the proxy, by error code.',
+        labelNames: ['code'] as const,
+        registers,
+      }),
+  );
+  const upstreamErrors = reuse(
+    registry,
+    `${PREFIX}upstream_errors_total`,
+    () =>
+      new client.Counter({
+        name: `${PREFIX}upstream_errors_total`,
+        help: 'Failures talking to upstreams (timeouts, TLS, unreachable), by error code.',
+        labelNames: ['code'] as const,
+        registers,
+      }),
+  );
+  const latency = reuse(
+    registry,
+    `${PREFIX}request_duration_seconds`,
+    () =>
+      new client.Histogram({
+        name: `${PREFIX}request_duration_seconds`,
+        help: 'Time from request to the end of the response (HTTP) or to the upgrade (WebSocket).',
+        labelNames: ['kind'] as const,
+        buckets: LATENCY_BUCKETS_S,
+        registers,
+      }),
+  );
+  const websockets = reuse(
+    registry,
+    `${PREFIX}websockets_open`,
+    () =>
+      new client.Gauge({
+        name: `${PREFIX}websockets_open`,
+        help: 'WebSockets open through the proxy.',
+        registers,
+      }),
+  );
+  return {
+    request: (method, status, durationS, kind) => {
+      requests.inc({ method: KNOWN_METHODS.has(method) ? method : 'other', status, kind });
+      latency.observe({ kind }, durationS);
+    },
+    refusal: (code) => {
+      refusals.inc({ code });
+    },
+    upstreamError: (code) => {
+      upstreamErrors.inc({ code });
+    },
+    websocketOpened: (delta) => {
+      websockets.inc(delta);
+    },
+  };
+}

@@ -64,11 +64,12 @@ function prepare(flags: StartFlags): Prepared {
   return { settings, turn, cert };
 }
 
-/** The address clients use: --public-host, else the first external/relay/listen IP, else 127.0.0.1. */
-function publicHost(settings: StartSettings, turn: LoadedTurnConfig): string {
-  if (settings.publicHost) return settings.publicHost;
-  const relay = turn.server.relayAddresses?.[0];
-  return relay?.externalIp ?? relay?.relayIp ?? settings.listenIps[0] ?? '127.0.0.1';
+/**
+ * The address clients use: --public-host, else the relay's advertised address (the external IP,
+ * the relay IP, or for a wildcard the first non-internal interface address).
+ */
+function publicHost(settings: StartSettings, relay: TurnServer): string {
+  return settings.publicHost ?? relay.relayAddresses[0] ?? '127.0.0.1';
 }
 
 /** Creates the demo app and its API key on first start; returns demo credentials each start. */
@@ -95,7 +96,7 @@ export async function runStart(flags: StartFlags): Promise<void> {
   const relay = new TurnServer(turn.server, { logger: log });
   await relay.listen();
   const registry = createTurnMetrics(relay.core.stats, relay.gauges);
-  const host = publicHost(settings, turn);
+  const host = publicHost(settings, relay);
   const control = await createControlPlane({
     store: settings.databaseUrl
       ? { kind: 'postgres', url: settings.databaseUrl }
@@ -137,7 +138,9 @@ export async function runStart(flags: StartFlags): Promise<void> {
     httpsHost,
     settings.httpsPort,
   );
-  const base = `https://${host.includes(':') ? `[${host}]` : host}:${surface.address.port}`;
+  // Pages are opened where the node runs unless a public name is configured.
+  const pageHost = settings.publicHost ?? settings.listenIps[0] ?? 'localhost';
+  const base = `https://${pageHost.includes(':') ? `[${pageHost}]` : pageHost}:${surface.address.port}`;
   const lines = [
     'cloudproxy is running with embedded defaults.',
     `  console:     ${base}/console`,

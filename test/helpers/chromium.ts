@@ -77,12 +77,22 @@ export interface PageServer {
   close(): Promise<void>;
 }
 
-/** Serves one HTML page on a free 127.0.0.1 port (a real http origin for the test page). */
-export async function servePage(html: string): Promise<PageServer> {
+/** A file served next to the page: path → content type and body. */
+export type PageFiles = ReadonlyMap<string, { type: string; body: string | Buffer }>;
+
+/**
+ * Serves one HTML page on a free 127.0.0.1 port (a real http origin for the test page), plus
+ * optional `files` by exact path.
+ */
+export async function servePage(html: string, files: PageFiles = new Map()): Promise<PageServer> {
   const server = http.createServer((req, res) => {
+    const file = files.get(req.url ?? '');
     if (req.url === '/' || req.url?.startsWith('/?')) {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
       res.end(html);
+    } else if (file) {
+      res.writeHead(200, { 'content-type': file.type });
+      res.end(file.body);
     } else {
       res.writeHead(404);
       res.end();

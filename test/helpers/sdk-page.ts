@@ -5,9 +5,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { servePage } from './chromium.js';
 import type { PageServer } from './chromium.js';
 import { REPO_ROOT } from './turn-server.js';
 
@@ -24,38 +23,18 @@ export function buildSdkBundle(): void {
 }
 
 /** Serves `html` at `/` and the SDK bundle (and its source map) under `/sdk/`. */
-export async function serveSdkPage(html: string): Promise<PageServer> {
-  const bundle = readFileSync(SDK_BUNDLE_FILE);
-  const map = readFileSync(`${SDK_BUNDLE_FILE}.map`);
-  const server = http.createServer((req, res) => {
-    const url = req.url ?? '/';
-    if (url === '/' || url.startsWith('/?')) {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      res.end(html);
-    } else if (url === SDK_BUNDLE_PATH) {
-      res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' });
-      res.end(bundle);
-    } else if (url === `${SDK_BUNDLE_PATH}.map`) {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(map);
-    } else {
-      res.writeHead(404);
-      res.end();
-    }
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => {
-          resolve();
-        });
-      }),
-  };
+export function serveSdkPage(html: string): Promise<PageServer> {
+  return servePage(
+    html,
+    new Map([
+      [
+        SDK_BUNDLE_PATH,
+        { type: 'text/javascript; charset=utf-8', body: readFileSync(SDK_BUNDLE_FILE) },
+      ],
+      [
+        `${SDK_BUNDLE_PATH}.map`,
+        { type: 'application/json', body: readFileSync(`${SDK_BUNDLE_FILE}.map`) },
+      ],
+    ]),
+  );
 }

@@ -141,6 +141,7 @@ describe('cloudproxy turn under bad input', () => {
     const tcp = net.connect(server.udpPort, '127.0.0.1');
     await once(tcp, 'connect');
     tcp.write(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
+    tcp.resume(); // the server answers an HTTP request with a 400 before closing
     await once(tcp, 'close');
     socket.close();
 

@@ -2,14 +2,24 @@
  * The HTTPS surface of a cloudproxy node (ARCHITECTURE.md, "HTTP surface"): one listener that
  * routes `/api/v1/…`, `/console`, `/diagnostics`, `/healthz`, `/readyz` to the control plane,
  * `/metrics` to Prometheus, and `/{upstream-host}/{path}` (the first segment contains a dot or
- * is an IP literal) to the signaling proxy, WebSocket upgrades included.
+ * is an IP literal) to the signaling proxy, WebSocket upgrades included; over HTTP/1.1 and
+ * HTTP/2, on the same port as TURN over TLS (one-port-listener.ts).
  * @module
  */
-import https from 'node:https';
+import http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import http2 from 'node:http2';
+import type { Http2ServerRequest, Http2ServerResponse, Http2Session } from 'node:http2';
+import type net from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+import type { TransportAddress } from '@cloudproxy/stun';
+import type { ProxySources } from '@cloudproxy/turn/node';
 import type { Registry } from 'prom-client';
+import { asHttp1Exchange } from './h2-compat.js';
+import { OnePortListener } from './one-port-listener.js';
+import type { PortCertificates } from './one-port-listener.js';
 
 /** The parts the surface routes to. */
 export interface SurfaceParts {
@@ -28,13 +38,21 @@ export interface SurfaceParts {
   readonly registry: Registry;
   /** Extra static routes (path → handler), e.g. the client SDK bundle. */
   readonly routes?: ReadonlyMap<string, (req: IncomingMessage, res: ServerResponse) => void>;
+  /** Extra WebSocket endpoints (path → upgrade handler), e.g. the demo call's room service. */
+  readonly upgrades?: ReadonlyMap<
+    string,
+    (req: IncomingMessage, socket: Duplex, head: Buffer) => void
+  >;
 }
 
 /** The running HTTPS listener. */
 export interface HttpsSurface {
-  readonly server: https.Server;
+  /** The TCP listener of the shared port. */
+  readonly server: net.Server;
   readonly address: AddressInfo;
-  setCertificate(cert: string, key: string): void;
+  readonly stats: SurfaceStats;
+  /** Replaces the certificates for new connections (SIGHUP); live ones keep theirs. */
+  setCertificates(certificates: PortCertificates): void;
   close(): Promise<void>;
 }
 
@@ -104,18 +122,33 @@ export function route(parts: SurfaceParts, req: IncomingMessage, res: ServerResp
   });
 }
 
-/** Starts the HTTPS listener on `host:port` (port 0 picks a free one). */
-export async function listenHttps(
-  parts: SurfaceParts,
-  tls: { cert: string; key: string },
-  host: string,
-  port: number,
-): Promise<HttpsSurface> {
-  const server = https.createServer({
-    cert: tls.cert,
-    key: tls.key,
-    minVersion: 'TLSv1.2',
-    ALPNProtocols: ['http/1.1'],
+/** Where and how the surface listens. */
+export interface HttpsListenOptions {
+  readonly host: string;
+  /** Port 0 picks a free one. */
+  readonly port: number;
+  readonly certificates: PortCertificates;
+  /** TURN over TLS on this port (the relay's `acceptStream`); absent: HTTPS only. */
+  readonly turn?: ((socket: TLSSocket, remote: TransportAddress | undefined) => void) | undefined;
+  /** Load balancers whose connections start with a PROXY protocol header. */
+  readonly proxySources?: ProxySources | undefined;
+}
+
+/** Connections of the HTTPS port, counted by how they were routed or why they were dropped. */
+export interface SurfaceStats {
+  /** `turn/alpn`, `h2/alpn`, `http/1.1/peek`, … */
+  readonly routed: ReadonlyMap<string, number>;
+  /** `tls-handshake`, `unknown-bytes`, `peek-timeout`, `proxy-protocol`, `wrong-role`. */
+  readonly dropped: ReadonlyMap<string, number>;
+}
+
+function increment(map: Map<string, number>, key: string): void {
+  map.set(key, (map.get(key) ?? 0) + 1);
+}
+
+/** The HTTP/1.1 server of the surface, fed TLS sockets by the one-port listener. */
+function createHttp1(parts: SurfaceParts): http.Server {
+  const server = http.createServer({
     requestTimeout: 60_000,
     headersTimeout: 15_000,
     maxHeaderSize: 16_384,
@@ -124,7 +157,10 @@ export async function listenHttps(
     route(parts, req, res);
   });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    if (parts.proxy.isProxyPath(req.url ?? '/')) parts.proxy.handleUpgrade(req, socket, head);
+    const pathname = (req.url ?? '/').split('?', 1)[0] ?? '/';
+    const extra = parts.upgrades?.get(pathname);
+    if (extra) extra(req, socket, head);
+    else if (parts.proxy.isProxyPath(req.url ?? '/')) parts.proxy.handleUpgrade(req, socket, head);
     else {
       socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
     }
@@ -133,25 +169,70 @@ export async function listenHttps(
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
     else socket.destroy();
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
+  // The server never listens itself; 'listening' starts its checks of header and request
+  // timeouts (and the connection list closeIdleConnections() uses).
+  server.emit('listening');
+  return server;
+}
+
+/** The HTTP/2 server of the surface; requests reach the same routes as HTTP/1.1 ones. */
+function createH2(parts: SurfaceParts): { server: http2.Http2Server; sessions: Set<Http2Session> } {
+  const server = http2.createServer({ maxSessionMemory: 16 });
+  const sessions = new Set<Http2Session>();
+  server.setTimeout(H2_IDLE_TIMEOUT_MS);
+  server.on('session', (session: Http2Session) => {
+    sessions.add(session);
+    session.once('close', () => sessions.delete(session));
   });
-  return {
-    server,
-    address: server.address() as AddressInfo,
-    setCertificate: (cert, key) => {
-      server.setSecureContext({ cert, key, minVersion: 'TLSv1.2' });
+  server.on('request', (h2req: Http2ServerRequest, h2res: Http2ServerResponse) => {
+    const { req, res } = asHttp1Exchange(h2req, h2res);
+    route(parts, req, res);
+  });
+  return { server, sessions };
+}
+
+/** Idle HTTP/2 sessions are closed after this long. */
+const H2_IDLE_TIMEOUT_MS = 120_000;
+
+/**
+ * Starts the HTTPS surface on `host:port`: one TLS listener for HTTP/1.1 (WebSocket upgrades
+ * included), HTTP/2 and, with `options.turn`, TURN over TLS (see {@link OnePortListener}).
+ */
+export async function listenHttps(
+  parts: SurfaceParts,
+  options: HttpsListenOptions,
+): Promise<HttpsSurface> {
+  const http1 = createHttp1(parts);
+  const h2 = createH2(parts);
+  const routed = new Map<string, number>();
+  const dropped = new Map<string, number>();
+  const listener = new OnePortListener(
+    { certificates: options.certificates, proxySources: options.proxySources },
+    {
+      turn: options.turn,
+      http1: (socket) => http1.emit('connection', socket),
+      h2: (socket) => h2.server.emit('connection', socket),
+      onRouted: (protocol, how) => {
+        increment(routed, `${protocol}/${how}`);
+      },
+      onDropped: (reason) => {
+        increment(dropped, reason);
+      },
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => {
-          resolve();
-        });
-        server.closeIdleConnections();
-      }),
+  );
+  const address = await listener.listen(options.host, options.port);
+  return {
+    server: listener.server,
+    address,
+    stats: { routed, dropped },
+    setCertificates: (certificates) => {
+      listener.setCertificates(certificates);
+    },
+    close: async () => {
+      const closed = listener.close();
+      http1.close();
+      for (const session of h2.sessions) session.close();
+      await closed;
+    },
   };
 }

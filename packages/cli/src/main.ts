@@ -33,7 +33,10 @@ async function main(argv: string[]): Promise<void> {
     .description('run the whole system in one process with embedded defaults')
     .option('--config <file>', 'YAML configuration (cloudproxy.yaml)')
     .option('--data-dir <dir>', 'data directory: store, secrets, certificates (default ./data)')
-    .option('--https-port <n>', 'HTTPS port: API, console, proxy, metrics (default 8443)')
+    .option(
+      '--https-port <n>',
+      'HTTPS port: API, console, proxy, metrics and TURN over TLS (default 443 if it can be bound, else 8443)',
+    )
     .option('--turn-port <n>', 'TURN/STUN UDP and TCP port (default 3478)')
     .option('--turn-tls-port <n>', 'TURN over TLS port (default 5349)')
     .option('--listen-ip <ip...>', 'addresses to listen on (default all)')
@@ -43,6 +46,11 @@ async function main(argv: string[]): Promise<void> {
     .option('--region <name>', 'region of this node (default "default")')
     .option('--public-host <name>', 'host name or address clients use to reach this node')
     .option('--database-url <url>', 'PostgreSQL (postgres://…) instead of SQLite in the data dir')
+    .option('--no-shared-turn', 'do not serve TURN over TLS on the HTTPS port')
+    .option(
+      '--proxy-protocol-from <cidr...>',
+      'load balancers that send a PROXY protocol v1/v2 header (HTTPS port, TURN TCP/TLS)',
+    )
     .action(async (opts: StartFlags) => {
       await runStart(opts);
     });

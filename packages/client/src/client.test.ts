@@ -250,10 +250,10 @@ describe('auto fallback', () => {
     return { client, pc, events };
   }
 
-  it('starts direct: every server, policy all', async () => {
+  it('starts direct: STUN only, policy all, no relay', async () => {
     const { pc } = await autoClient();
     expect(pc.configuration.iceTransportPolicy).toBe('all');
-    expect(pc.configuration.iceServers).toHaveLength(2);
+    expect(pc.configuration.iceServers).toEqual([{ urls: ['stun:relay.example.com:3478'] }]);
   });
 
   it('switches to relay-only TLS and restarts ICE when direct does not connect in time', async () => {

@@ -68,10 +68,22 @@ describe('buildRtcConfiguration', () => {
     ]);
   });
 
-  it('auto: every server with policy all first, then relay-only TLS', () => {
+  it('auto: direct first (STUN only, no relay), then relay-only TLS', () => {
     const direct = buildRtcConfiguration(servers, 'auto', 'direct');
-    expect(direct.iceTransportPolicy).toBe('all');
-    expect(direct.iceServers).toHaveLength(2);
+    expect(direct).toEqual({
+      iceTransportPolicy: 'all',
+      iceServers: [{ urls: ['stun:relay.example.com:3478'] }],
+    });
+    // A control plane answer without stun: URLs: the UDP TURN server answers Binding requests.
+    const turnOnly = validateIceServers(
+      [{ urls: ['turn:r.example.com:3479?transport=udp', 'turns:r.example.com:443'], ...creds }],
+      'iceServers',
+    );
+    expect(buildRtcConfiguration(turnOnly, 'auto', 'direct').iceServers).toEqual([
+      { urls: ['stun:r.example.com:3479'] },
+    ]);
+    const tlsOnly = validateIceServers([{ urls: ['turns:r.example.com:443'], ...creds }], 'x');
+    expect(buildRtcConfiguration(tlsOnly, 'auto', 'direct').iceServers).toEqual([]);
     expect(buildRtcConfiguration(servers, 'auto', 'relay')).toEqual(
       buildRtcConfiguration(servers, 'force-tcp'),
     );

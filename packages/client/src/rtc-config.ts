@@ -5,6 +5,7 @@
  */
 import { ClientErrorCode, CloudProxyError } from './errors.js';
 import { toRtcIceServers, type ValidatedIceServer } from './ice-servers.js';
+import { formatIceUrl } from './ice-url.js';
 import type { ParsedIceUrl } from './ice-url.js';
 import type { ProxyMode } from './modes.js';
 
@@ -36,7 +37,6 @@ function streamFilter(servers: readonly ValidatedIceServer[]): (u: ParsedIceUrl)
 function plan(
   servers: readonly ValidatedIceServer[],
   mode: ProxyMode | undefined,
-  phase: ConnectionPhase,
 ): { keep: (u: ParsedIceUrl) => boolean; policy: RTCIceTransportPolicy; wanted: string } {
   if (mode === undefined) {
     // A fixed TURN configuration: relay only through exactly the servers given.
@@ -48,9 +48,8 @@ function plan(
     case 'force-tcp':
       return { keep: streamFilter(servers), policy: 'relay', wanted: 'a turns: or tcp TURN URL' };
     case 'auto':
-      return phase === 'direct'
-        ? { keep: () => true, policy: 'all', wanted: 'any' }
-        : { keep: streamFilter(servers), policy: 'relay', wanted: 'a TURN URL' };
+      // The direct phase is handled by directConfiguration (no relays at all).
+      return { keep: streamFilter(servers), policy: 'relay', wanted: 'a TURN URL' };
   }
 }
 
@@ -60,7 +59,10 @@ function plan(
  *   TURN URL is present;
  * - `force-udp`: only `turn:` URLs over UDP, relay only;
  * - `force-tcp`: only TLS URLs (`turns:`), else TCP ones, relay only;
- * - `auto`, phase `direct`: every URL, policy `all`; phase `relay`: as `force-tcp`.
+ * - `auto`, phase `direct`: no relay at all: the `stun:` URLs, plus a `stun:` URL for every
+ *   `turn:` URL over UDP (a TURN server answers Binding requests), policy `all`, so the
+ *   connection is direct (host or server-reflexive candidates) or fails; phase `relay`: as
+ *   `force-tcp`.
  * Throws `NO_SERVER_FOR_MODE` when nothing is left. `extra` is merged first (its
  * `iceServers`/`iceTransportPolicy` are overridden).
  */
@@ -70,7 +72,8 @@ export function buildRtcConfiguration(
   phase: ConnectionPhase = 'direct',
   extra: RTCConfiguration = {},
 ): RTCConfiguration {
-  const { keep, policy, wanted } = plan(servers, mode, phase);
+  if (mode === 'auto' && phase === 'direct') return directConfiguration(servers, extra);
+  const { keep, policy, wanted } = plan(servers, mode);
   const iceServers = toRtcIceServers(servers, keep);
   if (iceServers.length === 0) {
     throw new CloudProxyError(
@@ -80,4 +83,21 @@ export function buildRtcConfiguration(
     );
   }
   return { ...extra, iceServers, iceTransportPolicy: policy };
+}
+
+/** The direct phase of `auto`: STUN only (given or derived from UDP TURN URLs), policy `all`. */
+function directConfiguration(
+  servers: readonly ValidatedIceServer[],
+  extra: RTCConfiguration,
+): RTCConfiguration {
+  const urls = new Set<string>();
+  for (const server of servers) {
+    for (const url of server.urls) {
+      if (url.scheme === 'stun' || isTurnUdp(url)) {
+        urls.add(formatIceUrl({ ...url, scheme: 'stun', transport: 'udp', transportGiven: false }));
+      }
+    }
+  }
+  const iceServers: RTCIceServer[] = urls.size > 0 ? [{ urls: [...urls] }] : [];
+  return { ...extra, iceServers, iceTransportPolicy: 'all' };
 }

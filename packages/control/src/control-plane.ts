@@ -45,6 +45,14 @@ export interface ControlPlaneApps {
   /** A new API key of the app; `key` is its only copy. */
   createApiKey(appId: string, label?: string): Promise<{ keyId: string; key: string }>;
   issueCredentials(appId: string, request: CredentialsRequest): Promise<IssuedCredentials>;
+  /**
+   * A client token for one channel and uid of the app, as `POST …/client-tokens` answers it
+   * (ttl default 600 s, capped at 3600); rejects for an unknown or disabled app.
+   */
+  issueClientToken(
+    appId: string,
+    request: { channel: string; uid: string; ttl?: number | undefined },
+  ): Promise<{ token: string; expiresAt: string }>;
   findAppByName(name: string): Promise<App | undefined>;
 }
 
@@ -52,8 +60,8 @@ export interface ControlPlaneApps {
 export interface ControlPlane {
   /**
    * Serves the request when it belongs to the control plane (`/api/v1/…`, `/healthz`,
-   * `/readyz`, and `/console*`, `/diagnostics*` when the web pages are present) and returns
-   * true; returns false, untouched, otherwise.
+   * `/readyz`, and `/console*`, `/diagnostics*`, `/demo` when the web pages are present) and
+   * returns true; returns false, untouched, otherwise.
    */
   handle(req: IncomingMessage, res: ServerResponse): boolean;
   readonly apps: ControlPlaneApps;
@@ -218,7 +226,7 @@ async function assemble(options: ResolvedOptions, store: Store): Promise<Control
         });
         return true;
       }
-      if (/^\/(console|diagnostics)(\/|$)/.test(url.pathname)) return serveWeb(req, res);
+      if (/^\/(console|diagnostics|demo)(\/|$)/.test(url.pathname)) return serveWeb(req, res);
       return false;
     },
     apps: {
@@ -229,6 +237,8 @@ async function assemble(options: ResolvedOptions, store: Store): Promise<Control
       },
       issueCredentials: (appId, request) =>
         Promise.resolve().then(() => access.issueCredentials(appId, request)),
+      issueClientToken: (appId, request) =>
+        Promise.resolve().then(() => access.issueClientToken(appId, request)),
       findAppByName: (name) => apps.findAppByName(name),
     },
     generatedAdminToken: admin.generated,

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   InvalidArgumentError,
   InvalidOptionError,
+  ProxyProtocolError,
   TURN_ERROR_CODES,
   createError,
 } from './errors.js';
@@ -64,7 +65,11 @@ describe('the catalog', () => {
 
   it('lists every exported error code exactly once, each ERR_TURN_*', () => {
     const codes = TURN_ERROR_CODES.map((e) => e.code);
-    expect(codes).toEqual([InvalidOptionError.code, InvalidArgumentError.code]);
+    expect(codes).toEqual([
+      InvalidOptionError.code,
+      InvalidArgumentError.code,
+      ProxyProtocolError.code,
+    ]);
     expect(new Set(codes).size).toBe(codes.length);
     for (const entry of TURN_ERROR_CODES) {
       expect(entry.code).toMatch(/^ERR_TURN_[A-Z_]+$/);

@@ -94,6 +94,14 @@ export const InvalidArgumentError = createError('ERR_TURN_INVALID_ARGUMENT', '%s
 /** An instance of {@link InvalidArgumentError}. */
 export type InvalidArgumentError = InstanceType<typeof InvalidArgumentError>;
 
+/**
+ * ProxyProtocolError is thrown by the PROXY protocol parser for a header that is malformed, too
+ * long, or of an unsupported version. Message: `proxy protocol: <reason>`, naming what was received.
+ */
+export const ProxyProtocolError = createError('ERR_TURN_PROXY_PROTOCOL', 'proxy protocol: %s');
+/** An instance of {@link ProxyProtocolError}. */
+export type ProxyProtocolError = InstanceType<typeof ProxyProtocolError>;
+
 /** One entry of the error catalog (rendered into docs/errors.md). */
 export interface TurnErrorCodeEntry {
   readonly code: string;
@@ -111,5 +119,10 @@ export const TURN_ERROR_CODES: readonly TurnErrorCodeEntry[] = [
     code: InvalidArgumentError.code,
     description:
       'A function was called with an argument it cannot accept (a programmer error). The message names the function and the value.',
+  },
+  {
+    code: ProxyProtocolError.code,
+    description:
+      'A PROXY protocol (v1 or v2) header from a configured load balancer is malformed, too long or unsupported; the connection is closed.',
   },
 ];

@@ -46,4 +46,11 @@ export type { Allocation, ChannelBinding, Permission } from './allocation.js';
 export type { DataIndication } from './relay-path.js';
 export { createPeerPolicy } from './peer-policy/peer-policy.js';
 export type { PeerPolicy, PeerDecision } from './peer-policy/peer-policy.js';
-export { InvalidOptionError, TURN_ERROR_CODES } from './errors.js';
+export { InvalidOptionError, ProxyProtocolError, TURN_ERROR_CODES } from './errors.js';
+export {
+  PROXY_V1_MAX_BYTES,
+  PROXY_V2_MAX_BYTES,
+  PROXY_V2_SIGNATURE,
+  parseProxyHeader,
+} from './proxy-protocol.js';
+export type { ProxyEndpoint, ProxyHeader, ProxyParseResult } from './proxy-protocol.js';

@@ -119,6 +119,8 @@ export interface ResolvedServerOptions extends ResolvedCoreOptions {
   readonly maxTcpConnections: number;
   readonly tcpIdleTimeoutS: number;
   readonly drainTimeoutS: number;
+  /** Validated ranges of PROXY protocol senders, as text; empty when none. */
+  readonly proxyProtocolFrom: readonly string[];
 }
 
 /**
@@ -238,6 +240,7 @@ export function resolveServerOptions(opts: TurnServerOptions): ResolvedServerOpt
       opts.drainTimeoutS,
       SERVER_DEFAULTS.drainTimeoutS,
     ),
+    proxyProtocolFrom: resolveRanges('proxyProtocolFrom', opts.proxyProtocolFrom),
   };
 }
 
@@ -276,6 +279,12 @@ function resolvePeerPolicy(policy: PeerPolicyOptions): ResolvedPeerPolicyOptions
   allowedPeerIps.forEach((text, i) => parseIpRange(text, `peerPolicy.allowedPeerIps[${i}]`));
   deniedPeerIps.forEach((text, i) => parseIpRange(text, `peerPolicy.deniedPeerIps[${i}]`));
   return { allowLoopbackPeers: policy.allowLoopbackPeers ?? false, allowedPeerIps, deniedPeerIps };
+}
+
+function resolveRanges(name: string, ranges: readonly string[] | undefined): string[] {
+  const list = [...(ranges ?? [])];
+  list.forEach((text, i) => parseIpRange(text, `${name}[${i}]`));
+  return list;
 }
 
 function resolveNonceSecret(secret: Uint8Array | undefined): Uint8Array {

@@ -96,4 +96,10 @@ export interface TurnServerOptions extends TurnCoreOptions {
   readonly tcpIdleTimeoutS?: number | undefined;
   /** On SIGTERM, seconds to let allocations drain before closing (default 30). */
   readonly drainTimeoutS?: number | undefined;
+  /**
+   * Load balancers (CIDR or address) whose TCP/TLS connections start with a PROXY protocol v1/v2
+   * header naming the real client; it must come from them and is refused from anyone else.
+   * Default none. cloudproxy only (coturn has no such option).
+   */
+  readonly proxyProtocolFrom?: readonly IpRangeText[] | undefined;
 }

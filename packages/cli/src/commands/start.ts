@@ -19,9 +19,17 @@ import type { LoadedTurnConfig } from '../config/turn-args.js';
 import { readStartFile, resolveStartSettings, turnArgs } from '../config/start-config.js';
 import type { StartFlags, StartSettings } from '../config/start-config.js';
 import { listenHttps } from '../https-surface.js';
+import {
+  chooseHttpsPort,
+  credentialTlsPort,
+  httpsListenOptions,
+  readCertificates,
+  turnPortsText,
+} from './start-https.js';
 import { handleSignals } from '../lifecycle.js';
 import { createLogger } from '../logger.js';
 import { sdkRoutes } from '../sdk-bundle.js';
+import { createDemo } from '../demo/index.js';
 import { ensureSelfSignedCertificate } from '../tls-certificate.js';
 
 export type { StartFlags } from '../config/start-config.js';
@@ -97,6 +105,9 @@ export async function runStart(flags: StartFlags): Promise<void> {
   await relay.listen();
   const registry = createTurnMetrics(relay.core.stats, relay.gauges);
   const host = publicHost(settings, relay);
+  const httpsHost = settings.listenIps[0] ?? '::';
+  const https = await chooseHttpsPort(settings, httpsHost);
+  log.info({ event: 'https.port', port: https.port, why: https.why }, 'https port chosen');
   const control = await createControlPlane({
     store: settings.databaseUrl
       ? { kind: 'postgres', url: settings.databaseUrl }
@@ -108,7 +119,7 @@ export async function runStart(flags: StartFlags): Promise<void> {
       relayAddresses: [...new Set(relay.relayAddresses)],
       udpPort: settings.turnPort,
       tcpPort: settings.turnPort,
-      tlsPort: settings.turnTlsPort,
+      tlsPort: credentialTlsPort(settings, https.port),
       relayPortRange: { min: relay.options.minPort, max: relay.options.maxPort },
       domains: settings.publicHost ? [settings.publicHost] : [],
     },
@@ -131,15 +142,32 @@ export async function runStart(flags: StartFlags): Promise<void> {
     cert: readFileSync(cert.certFile, 'utf8'),
     key: readFileSync(cert.keyFile, 'utf8'),
   });
-  const httpsHost = settings.listenIps[0] ?? '::';
+  const demo = await createDemo({
+    apps: control.apps,
+    listenAddress: httpsHost,
+    publicName: settings.publicHost,
+    certPem: readTls().cert,
+    logger: log.pino,
+    registry,
+  });
   const surface = await listenHttps(
-    { control, proxy, registry, routes: sdkRoutes() },
-    readTls(),
-    httpsHost,
-    settings.httpsPort,
+    {
+      control,
+      proxy: demo.wrapProxy(proxy),
+      registry,
+      routes: new Map([...sdkRoutes(), ...demo.routes]),
+      upgrades: demo.upgrades,
+    },
+    httpsListenOptions(
+      settings,
+      { host: httpsHost, port: https.port, certificates: readCertificates(settings, cert) },
+      (socket, remote) => relay.acceptStream(socket, 'tls', remote),
+    ),
   );
+  relay.setHttpsPort(surface.address.port);
   // Pages are opened where the node runs unless a public name is configured.
   const pageHost = settings.publicHost ?? settings.listenIps[0] ?? 'localhost';
+  demo.listening(surface.address.port);
   const base = `https://${pageHost.includes(':') ? `[${pageHost}]` : pageHost}:${surface.address.port}`;
   const lines = [
     'cloudproxy is running with embedded defaults.',
@@ -147,7 +175,8 @@ export async function runStart(flags: StartFlags): Promise<void> {
     `  diagnostics: ${base}/diagnostics`,
     `  API:         ${base}/api/v1 (OpenAPI at ${base}/api/v1/openapi.json)`,
     `  client SDK:  ${base}/sdk/cloudproxy-client.js`,
-    `  TURN:        udp+tcp ${settings.turnPort}, tls ${settings.turnTlsPort}`,
+    `  demo call:   ${base}/demo`,
+    `  TURN:        ${turnPortsText(settings, surface.address.port)}`,
     cert.generated
       ? `A self-signed certificate was generated in ${path.dirname(cert.certFile)}: browsers must be told to trust it (or configure turn.cert/turn.pkey).`
       : '',
@@ -165,13 +194,15 @@ export async function runStart(flags: StartFlags): Promise<void> {
   const closeAll = async (): Promise<void> => {
     await surface.close();
     await proxy.close();
+    await demo.close();
     await control.close();
   };
   handleSignals(log, {
     reload: () => {
       relay.reload(prepare(flags).turn.server.auth);
       const tls = readTls();
-      surface.setCertificate(tls.cert, tls.key);
+      surface.setCertificates(readCertificates(settings, cert));
+      demo.setCertificate(tls.cert);
     },
     stop: async () => {
       log.info({ event: 'drain', allocations: relay.core.allocationCount }, 'draining');

@@ -23,6 +23,9 @@ export interface StartFlags {
   readonly region?: string | undefined;
   readonly publicHost?: string | undefined;
   readonly databaseUrl?: string | undefined;
+  /** `--no-shared-turn`: false keeps TURN off the HTTPS port. */
+  readonly sharedTurn?: boolean | undefined;
+  readonly proxyProtocolFrom?: string[] | undefined;
 }
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
@@ -44,6 +47,27 @@ const fileSchema = z
     databaseUrl: z
       .string()
       .regex(/^postgres(ql)?:\/\//, 'a postgres:// URL')
+      .optional(),
+    sharedTurn: z.boolean().optional(),
+    proxyProtocolFrom: z.array(z.string()).optional(),
+    tls: z
+      .object({
+        sni: z
+          .array(
+            z
+              .object({
+                host: z
+                  .string()
+                  .regex(/^(\*\.)?[A-Za-z0-9.-]+$/, 'a host name, or *.domain for one label'),
+                cert: z.string().min(1),
+                pkey: z.string().min(1),
+                role: z.enum(['turn', 'http']).optional(),
+              })
+              .strict(),
+          )
+          .optional(),
+      })
+      .strict()
       .optional(),
     proxy: z
       .object({
@@ -69,6 +93,14 @@ export type StartFile = z.infer<typeof fileSchema>;
 export interface StartSettings {
   readonly dataDir: string;
   readonly httpsPort: number;
+  /** Whether --https-port or the file chose the HTTPS port (else 443 is tried before 8443). */
+  readonly httpsPortGiven: boolean;
+  /** TURN over TLS on the HTTPS port too (default true). */
+  readonly sharedTurn: boolean;
+  /** Load balancers that send a PROXY protocol header (HTTPS port and TURN TCP/TLS). */
+  readonly proxyProtocolFrom: readonly string[];
+  /** Certificates chosen by SNI on the HTTPS port, optionally pinned to one role. */
+  readonly sni: NonNullable<NonNullable<StartFile['tls']>['sni']>;
   readonly turnPort: number;
   readonly turnTlsPort: number;
   /** Empty: all addresses. */
@@ -108,9 +140,13 @@ function port(name: string, text: string | undefined, fallback: number): number 
 
 const nonEmpty = (text: string | undefined): string | undefined => (text === '' ? undefined : text);
 
+/** The HTTPS port when none is configured and 443 cannot be bound. */
+export const DEFAULT_HTTPS_PORT = 8443;
+
 function ports(flags: StartFlags, file: StartFile) {
   return {
-    httpsPort: port('https-port', flags.httpsPort, file.httpsPort ?? 8443),
+    httpsPort: port('https-port', flags.httpsPort, file.httpsPort ?? DEFAULT_HTTPS_PORT),
+    httpsPortGiven: flags.httpsPort !== undefined || file.httpsPort !== undefined,
     turnPort: port('turn-port', flags.turnPort, file.turnPort ?? 3478),
     turnTlsPort: port('turn-tls-port', flags.turnTlsPort, file.turnTlsPort ?? 5349),
   };
@@ -125,6 +161,15 @@ function secrets(flags: StartFlags, file: StartFile) {
   };
 }
 
+/** Settings of the shared HTTPS port: TURN on it, PROXY protocol sources, SNI certificates. */
+function sharedPort(flags: StartFlags, file: StartFile) {
+  return {
+    sharedTurn: flags.sharedTurn ?? file.sharedTurn ?? true,
+    proxyProtocolFrom: flags.proxyProtocolFrom ?? file.proxyProtocolFrom ?? [],
+    sni: file.tls?.sni ?? [],
+  };
+}
+
 /** Flags over file over defaults. */
 export function resolveStartSettings(flags: StartFlags, file: StartFile): StartSettings {
   return {
@@ -136,6 +181,7 @@ export function resolveStartSettings(flags: StartFlags, file: StartFile): StartS
     allowLoopbackPeers: flags.allowLoopbackPeers ?? file.allowLoopbackPeers ?? false,
     region: flags.region ?? file.region ?? 'default',
     publicHost: flags.publicHost ?? file.publicHost,
+    ...sharedPort(flags, file),
     proxy: file.proxy ?? {},
     turn: file.turn,
   };
@@ -172,6 +218,7 @@ export function turnArgs(
     ...settings.listenIps.flatMap((ip) => ['--listening-ip', ip]),
     ...settings.relayIps.flatMap((ip) => ['--relay-ip', ip]),
     ...(settings.allowLoopbackPeers ? ['--allow-loopback-peers'] : []),
+    ...settings.proxyProtocolFrom.flatMap((range) => ['--proxy-protocol-from', range]),
     ...(cert ? ['--cert', cert.certFile, '--pkey', cert.keyFile] : []),
     ...yamlToArgs(settings.turn),
   ];

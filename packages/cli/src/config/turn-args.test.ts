@@ -669,6 +669,7 @@ no-udp=false
 no-tcp=no
 no-tls=off
 no-dtls
+proxy-protocol-from=10.0.0.0/24
 relay-ip=10.0.0.5
 relay-ip=fd00::5
 external-ip=203.0.113.5/10.0.0.5
@@ -751,6 +752,7 @@ pidfile=/run/turn.pid
       noUdp: false,
       noTcp: false,
       noTls: false,
+      proxyProtocolFrom: ['10.0.0.0/24'],
     },
     cli: {
       configFile: undefined,

@@ -71,6 +71,7 @@ export interface TurnConfigDraft {
   noUdp: boolean | undefined;
   noTcp: boolean | undefined;
   noTls: boolean | undefined;
+  proxyProtocolFrom: string[];
   allowLoopbackPeers: boolean | undefined;
   allowedPeerIps: string[];
   deniedPeerIps: string[];
@@ -117,6 +118,7 @@ export function createTurnConfigDraft(): TurnConfigDraft {
     noUdp: undefined,
     noTcp: undefined,
     noTls: undefined,
+    proxyProtocolFrom: [],
     allowLoopbackPeers: undefined,
     allowedPeerIps: [],
     deniedPeerIps: [],
@@ -185,6 +187,8 @@ export function finishTurnConfig(draft: TurnConfigDraft, where: string): ParsedT
     noUdp: draft.noUdp,
     noTcp: draft.noTcp,
     noTls: draft.noTls,
+    proxyProtocolFrom:
+      draft.proxyProtocolFrom.length > 0 ? [...draft.proxyProtocolFrom] : undefined,
   };
   return { server, cli: cliOptions(draft), warnings: [...draft.warnings] };
 }

@@ -48,7 +48,7 @@ const REQUIRED = [
   'config',
 ];
 /** Options of ours that coturn spells differently or not at all. */
-const CLOUDPROXY_ONLY = ['config', 'no-config', 'help', 'drain-timeout'];
+const CLOUDPROXY_ONLY = ['config', 'no-config', 'help', 'drain-timeout', 'proxy-protocol-from'];
 
 describe('the options table', () => {
   it.each(REQUIRED)('supports --%s', (name) => {

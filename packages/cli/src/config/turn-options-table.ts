@@ -99,6 +99,13 @@ export const TURN_OPTIONS: readonly TurnOptionSpec[] = [
   flag('no-dtls', 'listeners', 'Accepted; there is no DTLS listener.', alreadySo, {
     coturnNote: NO_EFFECT,
   }),
+  list(
+    'proxy-protocol-from',
+    'listeners',
+    ['<range>', 'Load balancer whose TCP/TLS connections start with a PROXY v1/v2 header.'],
+    pushTo('proxyProtocolFrom', parseIpRangeValue),
+    { coturnNote: 'cloudproxy only' },
+  ),
   // Relay
   list(
     'relay-ip',

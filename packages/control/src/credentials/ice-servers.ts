@@ -1,7 +1,7 @@
 /**
  * The `iceServers` of issued credentials, per mode: `force-udp` → `turn:HOST:UDP?transport=udp`
- * only; `force-tcp` → `turns:HOST:TLS?transport=tcp` only (the TURN TLS port; the shared HTTPS
- * port once one-port serving exists); `auto` → both, UDP first.
+ * only; `force-tcp` → `turns:HOST:TLS?transport=tcp` only (`node.tlsPort`: in `cloudproxy start`
+ * the shared HTTPS port, which also serves TURN over TLS); `auto` → both, UDP first.
  * @module
  */
 import type { Mode } from '../model.js';

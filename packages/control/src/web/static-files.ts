@@ -1,5 +1,5 @@
 /**
- * The fixed table of web files (console, diagnostics page and their assets) and their
+ * The fixed table of web files (console, diagnostics page, demo call and their assets) and their
  * first-use cache. Only names in this table are ever read: request paths are matched against it
  * exactly and never joined onto a directory, so no request can reach another file.
  * @module
@@ -18,6 +18,7 @@ export const PAGE_FILES: ReadonlyMap<string, string> = new Map([
   ['/console', 'console.html'],
   ['/console/', 'console.html'],
   ['/diagnostics', 'diagnostics.html'],
+  ['/demo', 'demo.html'],
 ]);
 
 /** Asset file names served under {@link ASSET_PREFIX}. */
@@ -37,6 +38,9 @@ export const ASSET_FILES: readonly string[] = [
   'diag-servers.js',
   'diag-gather.js',
   'diag-relay.js',
+  'demo.css',
+  'demo.js',
+  'demo-call.js',
 ];
 
 const CONTENT_TYPES: Readonly<Record<string, string>> = {

@@ -6,5 +6,13 @@ export { TurnServer, assertNever } from './turn-server.js';
 export type { ListeningAddress, TurnServerDeps } from './turn-server.js';
 export { createTurnMetrics, serveMetrics } from './metrics.js';
 export type { DriverGauges } from './metrics.js';
+export {
+  PROXY_HEADER_TIMEOUT_MS,
+  createProxySources,
+  proxiedClient,
+  readProxyHeader,
+} from './proxy-protocol-reader.js';
+export type { ProxySources } from './proxy-protocol-reader.js';
+export type { StreamDropReason } from './stream-connections.js';
 export { silentLogger } from './logger.js';
 export type { Logger, LogMethod } from './logger.js';

@@ -1,19 +1,21 @@
 /**
- * StreamListener: TURN over TCP or TLS. Each connection is one client 5-tuple; its byte stream
- * is split into STUN messages and ChannelData (RFC 8656 §12.5: padded to 4 bytes over streams).
+ * StreamListener: a TURN listener over TCP or TLS. It accepts connections (reading a PROXY
+ * protocol header first from configured load balancers, terminating TLS when configured) and
+ * hands each one to its {@link StreamConnections}, which serves the TURN client.
  * @module
  */
 import net from 'node:net';
 import tls from 'node:tls';
-import { StreamFramer, StunDecodeError } from '@cloudproxy/stun';
 import type { TransportAddress } from '@cloudproxy/stun';
 import type { TurnServerCore } from '../server-core.js';
-import type { ClientRef, ClientSink } from '../types.js';
+import { proxiedClient, readProxyHeader } from './proxy-protocol-reader.js';
+import type { ProxySources } from './proxy-protocol-reader.js';
+import { StreamConnections } from './stream-connections.js';
+import type { StreamDropReason } from './stream-connections.js';
 import type { ActionRunner } from './udp-listener.js';
 
-/** Bytes queued for a slow client beyond which relayed data is dropped (control messages are not). */
-const MAX_QUEUED_BYTES = 1024 * 1024;
-const PADDING = new Uint8Array(3);
+/** TLS handshakes that take longer are abandoned. */
+const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /** Options of a TCP or TLS listener. */
 export interface StreamListenerOptions {
@@ -25,50 +27,49 @@ export interface StreamListenerOptions {
   readonly maxConnections: number;
   /** Close a connection that has no allocation after this long idle. */
   readonly idleTimeoutMs: number;
-  /** Called for every stream error or malformed frame (counted by the server). */
-  readonly onDropped: (reason: 'malformed' | 'overload' | 'connection-limit') => void;
+  /** Called for every stream error, malformed frame or refused connection (counted by the server). */
+  readonly onDropped: (reason: StreamDropReason) => void;
+  /** Load balancers whose connections start with a PROXY protocol header. */
+  readonly proxySources?: ProxySources | undefined;
+  /** The HTTPS port named in the answer to an HTTP request, if the node has one. */
+  readonly httpsPort?: (() => number | undefined) | undefined;
 }
 
-/** StreamListener owns one TCP or TLS server. */
+/** StreamListener owns one TCP or TLS listening socket. */
 export class StreamListener {
   readonly server: net.Server;
   readonly transport: 'tcp' | 'tls';
   readonly #options: StreamListenerOptions;
-  readonly #connections = new Map<string, net.Socket>();
-  #nextConnection = 1;
+  readonly #connections: StreamConnections;
+  /** Terminates TLS for the accepted sockets; it never listens itself. */
+  readonly #tls: tls.Server | undefined;
+  /** Real clients of proxied TLS connections, by the load balancer's `address|port`. */
+  readonly #proxied = new Map<string, TransportAddress>();
 
   constructor(options: StreamListenerOptions) {
     this.#options = options;
     this.transport = options.tls ? 'tls' : 'tcp';
-    const onSocket = (socket: net.Socket): void => {
-      this.#accept(socket);
-    };
-    this.server = options.tls
-      ? tls.createServer(
-          {
-            ...options.tls,
-            minVersion: 'TLSv1.2',
-            // RFC 7443: "stun.turn". Clients that offer other protocols, or none, are served too.
-            ALPNCallback: ({ protocols }) =>
-              protocols.includes('stun.turn') ? 'stun.turn' : undefined,
-            handshakeTimeout: 10_000,
-          },
-          onSocket,
-        )
-      : net.createServer({ noDelay: true }, onSocket);
+    this.#connections = new StreamConnections({
+      id: options.id,
+      core: options.core,
+      run: options.run,
+      idleTimeoutMs: options.idleTimeoutMs,
+      onDropped: options.onDropped,
+      httpsPort: options.httpsPort,
+    });
+    this.#tls = options.tls ? this.#tlsServer(options.tls) : undefined;
+    this.server = net.createServer({ noDelay: true, pauseOnConnect: false }, (socket) => {
+      this.#onConnection(socket);
+    });
     this.server.maxConnections = options.maxConnections;
     this.server.on('drop', () => {
       options.onDropped('connection-limit');
     });
-    if (options.tls)
-      this.server.on('tlsClientError', () => {
-        options.onDropped('malformed');
-      });
   }
 
   /** Number of open connections. */
   get connectionCount(): number {
-    return this.#connections.size;
+    return this.#connections.count;
   }
 
   /** Starts listening on `address:port`. */
@@ -89,17 +90,17 @@ export class StreamListener {
 
   /** Replaces the TLS certificate for new connections (SIGHUP); live ones keep theirs. */
   setSecureContext(context: tls.SecureContextOptions): void {
-    if (this.server instanceof tls.Server) this.server.setSecureContext(context);
+    this.#tls?.setSecureContext(context);
   }
 
   /** Closes the connection of client `key`, if it is one of this listener's. */
   closeClient(key: string): void {
-    this.#connections.get(key)?.destroy();
+    this.#connections.closeClient(key);
   }
 
   /** Stops accepting; with `destroy`, also closes every open connection. */
   close(destroy: boolean): Promise<void> {
-    if (destroy) for (const socket of this.#connections.values()) socket.destroy();
+    if (destroy) this.#connections.destroyAll();
     return new Promise((resolve) => {
       this.server.close(() => {
         resolve();
@@ -107,85 +108,53 @@ export class StreamListener {
     });
   }
 
-  #accept(socket: net.Socket): void {
-    const { core, run, onDropped } = this.#options;
-    socket.setNoDelay(true);
-    const client = this.#client(socket);
-    this.#connections.set(client.key, socket);
-    const framer = new StreamFramer((frame, kind) => {
-      if (kind === 'channel-data') {
-        const binding = core.channelTarget(client.key, frame);
-        if (binding) {
-          // Copy: the frame may view the framer's buffer, and a UDP send completes later.
-          const payload = Buffer.from(frame.subarray(4));
-          binding.relay.sink.send(payload, binding.peer.port, binding.peer.address);
-        }
-        return;
-      }
-      run(core.handleClientPacket(client, frame));
+  #tlsServer(context: tls.SecureContextOptions): tls.Server {
+    const server = tls.createServer({
+      ...context,
+      minVersion: 'TLSv1.2',
+      // RFC 7443: "stun.turn". Clients that offer other protocols, or none, are served too.
+      ALPNCallback: ({ protocols }) => (protocols.includes('stun.turn') ? 'stun.turn' : undefined),
+      handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
     });
-    socket.setTimeout(this.#options.idleTimeoutMs, () => {
-      if (!core.hasAllocation(client.key)) socket.destroy();
+    server.on('secureConnection', (socket: tls.TLSSocket) => {
+      const key = `${socket.remoteAddress ?? ''}|${socket.remotePort ?? 0}`;
+      const remote = this.#proxied.get(key);
+      this.#proxied.delete(key);
+      this.#connections.accept(socket, 'tls', remote);
     });
-    let started = false;
-    socket.on('data', (chunk: Buffer) => {
-      // A client's first bytes are a STUN request (top bits 00); anything else (an HTTP request,
-      // TLS to the plain port, ChannelData before any allocation) is garbage: close at once.
-      if (!started) {
-        started = true;
-        if (((chunk[0] ?? 0) & 0xc0) !== 0) {
-          onDropped('malformed');
-          socket.destroy();
-          return;
-        }
-      }
-      try {
-        framer.push(chunk);
-      } catch (error) {
-        if (!(error instanceof StunDecodeError)) throw error;
-        // Garbage on a stream cannot be resynchronised: count it and close the connection.
-        onDropped('malformed');
-        socket.destroy();
-      }
+    server.on('tlsClientError', () => {
+      this.#options.onDropped('malformed');
     });
-    socket.on('error', () => undefined); // surfaced as 'close'; nothing to answer
-    socket.on('close', () => {
-      this.#connections.delete(client.key);
-      run(core.handleClientClosed(client));
-    });
+    return server;
   }
 
-  #client(socket: net.Socket): ClientRef {
-    const onDropped = this.#options.onDropped;
-    const write = (bytes: Uint8Array, droppable: boolean): void => {
-      if (socket.destroyed) return;
-      if (droppable && socket.writableLength > MAX_QUEUED_BYTES) {
-        onDropped('overload');
-        return;
-      }
-      socket.write(bytes);
-    };
-    const sink: ClientSink = {
-      send: (bytes) => {
-        write(bytes, false);
+  #onConnection(socket: net.Socket): void {
+    if (this.#options.proxySources?.has(socket.remoteAddress) !== true) {
+      this.#serve(socket, undefined);
+      return;
+    }
+    socket.on('error', () => undefined); // a reset during the header; 'close' follows
+    readProxyHeader(socket).then(
+      (header) => {
+        this.#serve(socket, proxiedClient(header));
       },
-      sendChannelData: (channelNumber, payload) => {
-        const padded = (payload.length + 3) & ~3;
-        const frame = Buffer.allocUnsafe(4 + padded);
-        frame.writeUInt16BE(channelNumber, 0);
-        frame.writeUInt16BE(payload.length, 2);
-        frame.set(payload, 4);
-        frame.set(PADDING.subarray(0, padded - payload.length), 4 + payload.length);
-        write(frame, true);
+      () => {
+        this.#options.onDropped('proxy-protocol');
+        socket.destroy();
       },
-    };
-    const family = socket.remoteFamily === 'IPv6' ? 6 : 4;
-    return {
-      key: `${this.transport}${this.#options.id}|${this.#nextConnection++}`,
-      transport: this.transport,
-      remote: { family, address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 },
-      local: { family, address: socket.localAddress ?? '', port: socket.localPort ?? 0 },
-      sink,
-    };
+    );
+  }
+
+  #serve(socket: net.Socket, remote: TransportAddress | undefined): void {
+    if (this.#tls === undefined) {
+      this.#connections.accept(socket, 'tcp', remote);
+      return;
+    }
+    if (remote !== undefined) {
+      const key = `${socket.remoteAddress ?? ''}|${socket.remotePort ?? 0}`;
+      this.#proxied.set(key, remote);
+      socket.once('close', () => this.#proxied.delete(key));
+    }
+    this.#tls.emit('connection', socket);
   }
 }

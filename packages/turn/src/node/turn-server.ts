@@ -4,6 +4,7 @@
  * @module
  */
 import { readFileSync } from 'node:fs';
+import type net from 'node:net';
 import os from 'node:os';
 import type tls from 'node:tls';
 import { nodeStunCrypto } from '@cloudproxy/stun/node-crypto';
@@ -21,6 +22,9 @@ import { silentLogger } from './logger.js';
 import type { Logger } from './logger.js';
 import { resolveRelayAddresses } from './relay-addresses.js';
 import { RelayPool } from './relay-pool.js';
+import { createProxySources } from './proxy-protocol-reader.js';
+import type { ProxySources } from './proxy-protocol-reader.js';
+import { StreamConnections } from './stream-connections.js';
 import { StreamListener } from './stream-listener.js';
 import { UdpListener } from './udp-listener.js';
 
@@ -49,6 +53,11 @@ export class TurnServer {
   readonly #streams: StreamListener[] = [];
   readonly #dropped = new Map<string, number>();
   readonly #addresses: ListeningAddress[] = [];
+  /** Decrypted TLS (or TCP) streams accepted by another server and handed over. */
+  readonly #adopted: StreamConnections;
+  readonly #proxySources: ProxySources;
+  #httpsPort: number | undefined;
+  #draining = false;
   #timer: NodeJS.Timeout | undefined;
   #timerAtMs = Infinity;
   #closed: Promise<void> | undefined;
@@ -59,6 +68,16 @@ export class TurnServer {
     this.core = new TurnServerCore(options, {
       clock: deps.clock ?? systemClock,
       crypto: nodeStunCrypto,
+    });
+    this.#proxySources = createProxySources(this.options.proxyProtocolFrom);
+    this.#adopted = new StreamConnections({
+      id: 'a',
+      core: this.core,
+      run: this.#run,
+      idleTimeoutMs: this.options.tcpIdleTimeoutS * 1000,
+      onDropped: (reason) => {
+        countKey(this.#dropped, reason);
+      },
     });
     const relayAddresses = resolveRelayAddresses(this.options.relayAddresses);
     this.relayAddresses = relayAddresses.map((a) => a.advertisedIp);
@@ -87,7 +106,8 @@ export class TurnServer {
     droppedByDriver(): ReadonlyMap<string, number>;
   } {
     return {
-      tcpConnections: () => this.#streams.reduce((n, s) => n + s.connectionCount, 0),
+      tcpConnections: () =>
+        this.#streams.reduce((n, s) => n + s.connectionCount, this.#adopted.count),
       relaySockets: () => this.#relays.size,
       droppedByDriver: () => this.#dropped,
     };
@@ -133,6 +153,34 @@ export class TurnServer {
     this.#log.info({ event: 'reloaded' }, 'credentials and certificates reloaded');
   }
 
+  /**
+   * Serves an already established stream as a TURN client: a TLS connection another server
+   * terminated and found to carry TURN (the one-port listener of `cloudproxy start`), or a TCP
+   * one. `transport` is what the client used (ALLOCATION accounting, REQUESTED-TRANSPORT
+   * checks); `remote` overrides the socket's peer (the client a PROXY protocol header named).
+   * Bytes already read and unshifted into the socket are served first. Counts towards
+   * `maxTcpConnections` and follows `tcpIdleTimeoutS`; refused (closed) while draining.
+   * @returns false when the socket was refused and closed.
+   */
+  acceptStream(socket: net.Socket, transport: 'tcp' | 'tls', remote?: TransportAddress): boolean {
+    const open = this.gauges.tcpConnections();
+    if (this.#draining || this.#closed !== undefined || open >= this.options.maxTcpConnections) {
+      countKey(this.#dropped, 'connection-limit');
+      socket.destroy();
+      return false;
+    }
+    this.#adopted.accept(socket, transport, remote);
+    return true;
+  }
+
+  /**
+   * The HTTPS port of this node, named in the answer to an HTTP request on a TURN TCP port
+   * ("use https://host:port/"); undefined: the answer says the port does not serve HTTP.
+   */
+  setHttpsPort(port: number | undefined): void {
+    this.#httpsPort = port;
+  }
+
   /** Installs a control plane's hooks: per-app secrets, admission, release with usage. */
   setHooks(hooks: RelayHooks): void {
     this.core.setHooks(hooks);
@@ -156,6 +204,7 @@ export class TurnServer {
    */
   async drain(timeoutMs: number): Promise<void> {
     this.core.setDraining(true);
+    this.#draining = true;
     await Promise.all(this.#streams.map((s) => s.close(false)));
     this.#log.info(
       { event: 'draining', allocations: this.core.allocationCount, timeoutMs },
@@ -183,6 +232,7 @@ export class TurnServer {
     this.#run(this.core.closeAll());
     if (this.#timer) clearTimeout(this.#timer);
     this.#relays.closeAll();
+    this.#adopted.destroyAll();
     await Promise.all([
       ...this.#udp.map((u) => u.close()),
       ...this.#streams.map((s) => s.close(true)),
@@ -228,6 +278,8 @@ export class TurnServer {
       onDropped: (reason) => {
         countKey(this.#dropped, reason);
       },
+      proxySources: this.#proxySources,
+      httpsPort: () => this.#httpsPort,
     });
     this.#streams.push(listener);
     const bound = await listener.listen(ip, port);
@@ -291,6 +343,7 @@ export class TurnServer {
         this.#streams.forEach((s) => {
           s.closeClient(action.client.key);
         });
+        this.#adopted.closeClient(action.client.key);
         return;
       case 'emit':
         this.#logEvent(action.event);

@@ -1,0 +1,189 @@
+/**
+ * StreamConnections: the TURN clients of TCP and TLS streams, whoever accepted the socket (a
+ * TURN listener, or another server that adopted a decrypted TLS stream, such as the one-port
+ * HTTPS listener of `cloudproxy start`). Each connection is one client 5-tuple; its byte stream
+ * is split into STUN messages and ChannelData (RFC 8656 §12.5: padded to 4 bytes over streams).
+ * @module
+ */
+import type net from 'node:net';
+import { StreamFramer, StunDecodeError } from '@cloudproxy/stun';
+import type { TransportAddress } from '@cloudproxy/stun';
+import type { TurnServerCore } from '../server-core.js';
+import type { ClientRef, ClientSink } from '../types.js';
+import { PROXY_V2_SIGNATURE } from '../proxy-protocol.js';
+import { httpRefusal, looksLikeHttpRequest } from './http-refusal.js';
+import type { ActionRunner } from './udp-listener.js';
+
+/** Bytes queued for a slow client beyond which relayed data is dropped (control messages are not). */
+const MAX_QUEUED_BYTES = 1024 * 1024;
+const PADDING = new Uint8Array(3);
+/** Top two bits of the first byte of a STUN message (RFC 8489 §5: always 0b00). */
+const STUN_FIRST_BITS_MASK = 0xc0;
+
+/** Why the driver dropped a connection or a frame (counted per reason). */
+export type StreamDropReason =
+  'malformed' | 'overload' | 'connection-limit' | 'http-refused' | 'proxy-protocol';
+
+/** Options shared by every connection of one set. */
+export interface StreamConnectionsOptions {
+  /** Names the set in client keys (`tcp0|7`, `tlsa|3`): unique per server. */
+  readonly id: number | string;
+  readonly core: TurnServerCore;
+  readonly run: ActionRunner;
+  /** Close a connection that has no allocation after this long idle. */
+  readonly idleTimeoutMs: number;
+  /** Called for every stream error, malformed frame or refused connection. */
+  readonly onDropped: (reason: StreamDropReason) => void;
+  /** The HTTPS port to name when an HTTP request arrives on a TURN port, if there is one. */
+  readonly httpsPort?: (() => number | undefined) | undefined;
+}
+
+/** StreamConnections owns the open TURN stream connections of one listener (or adopter). */
+export class StreamConnections {
+  readonly #options: StreamConnectionsOptions;
+  readonly #sockets = new Map<string, net.Socket>();
+  #next = 1;
+
+  constructor(options: StreamConnectionsOptions) {
+    this.#options = options;
+  }
+
+  /** Number of open connections. */
+  get count(): number {
+    return this.#sockets.size;
+  }
+
+  /**
+   * Serves a connected stream as a TURN client. `remote` overrides the socket's peer address
+   * (the real client named by a PROXY protocol header); it feeds XOR-MAPPED-ADDRESS, the nonce
+   * and every per-IP decision. Data already read and unshifted into the socket is served first.
+   */
+  accept(socket: net.Socket, transport: 'tcp' | 'tls', remote?: TransportAddress): ClientRef {
+    const { core, run } = this.#options;
+    socket.setNoDelay(true);
+    const client = this.#client(socket, transport, remote);
+    this.#sockets.set(client.key, socket);
+    const framer = new StreamFramer((frame, kind) => {
+      if (kind === 'channel-data') {
+        const binding = core.channelTarget(client.key, frame);
+        if (binding) {
+          // Copy: the frame may view the framer's buffer, and a UDP send completes later.
+          const payload = Buffer.from(frame.subarray(4));
+          binding.relay.sink.send(payload, binding.peer.port, binding.peer.address);
+        }
+        return;
+      }
+      run(core.handleClientPacket(client, frame));
+    });
+    socket.setTimeout(this.#options.idleTimeoutMs, () => {
+      if (!core.hasAllocation(client.key)) socket.destroy();
+    });
+    let started = false;
+    socket.on('data', (chunk: Buffer) => {
+      if (!started) {
+        started = true;
+        if (!this.#firstChunkIsStun(socket, chunk)) return;
+      }
+      try {
+        framer.push(chunk);
+      } catch (error) {
+        if (!(error instanceof StunDecodeError)) throw error;
+        // Garbage on a stream cannot be resynchronised: count it and close the connection.
+        this.#options.onDropped('malformed');
+        socket.destroy();
+      }
+    });
+    socket.on('error', () => undefined); // surfaced as 'close'; nothing to answer
+    socket.on('close', () => {
+      this.#sockets.delete(client.key);
+      run(core.handleClientClosed(client));
+    });
+    // A socket whose first bytes were peeked (paused mode) flows again from here.
+    socket.resume();
+    return client;
+  }
+
+  /** Closes the connection of client `key`, if it is one of this set's. */
+  closeClient(key: string): void {
+    this.#sockets.get(key)?.destroy();
+  }
+
+  /** Closes every open connection. */
+  destroyAll(): void {
+    for (const socket of this.#sockets.values()) socket.destroy();
+  }
+
+  /**
+   * A client's first bytes are a STUN request (top bits 00). An HTTP request gets a short
+   * refusal that names the HTTPS port; anything else (TLS to the plain port, ChannelData before
+   * any allocation) is garbage: the connection is closed at once.
+   */
+  #firstChunkIsStun(socket: net.Socket, chunk: Buffer): boolean {
+    if (isProxyHeaderStart(chunk)) {
+      // A PROXY protocol header from a source not configured to send one: refused.
+      this.#options.onDropped('proxy-protocol');
+      socket.destroy();
+      return false;
+    }
+    if (((chunk[0] ?? 0) & STUN_FIRST_BITS_MASK) === 0) return true;
+    if (looksLikeHttpRequest(chunk)) {
+      this.#options.onDropped('http-refused');
+      socket.end(httpRefusal(chunk, socket.localAddress, this.#options.httpsPort?.()));
+      socket.destroySoon();
+      return false;
+    }
+    this.#options.onDropped('malformed');
+    socket.destroy();
+    return false;
+  }
+
+  #client(socket: net.Socket, transport: 'tcp' | 'tls', remote?: TransportAddress): ClientRef {
+    const onDropped = this.#options.onDropped;
+    const write = (bytes: Uint8Array, droppable: boolean): void => {
+      if (socket.destroyed) return;
+      if (droppable && socket.writableLength > MAX_QUEUED_BYTES) {
+        onDropped('overload');
+        return;
+      }
+      socket.write(bytes);
+    };
+    const sink: ClientSink = {
+      send: (bytes) => {
+        write(bytes, false);
+      },
+      sendChannelData: (channelNumber, payload) => {
+        const padded = (payload.length + 3) & ~3;
+        const frame = Buffer.allocUnsafe(4 + padded);
+        frame.writeUInt16BE(channelNumber, 0);
+        frame.writeUInt16BE(payload.length, 2);
+        frame.set(payload, 4);
+        frame.set(PADDING.subarray(0, padded - payload.length), 4 + payload.length);
+        write(frame, true);
+      },
+    };
+    const localFamily = (socket.localAddress ?? '').includes(':') ? 6 : 4;
+    const family = socket.remoteFamily === 'IPv6' ? 6 : 4;
+    return {
+      key: `${transport}${this.#options.id}|${this.#next++}`,
+      transport,
+      remote: remote ?? {
+        family,
+        address: socket.remoteAddress ?? '',
+        port: socket.remotePort ?? 0,
+      },
+      local: {
+        family: localFamily,
+        address: socket.localAddress ?? '',
+        port: socket.localPort ?? 0,
+      },
+      sink,
+    };
+  }
+}
+
+/** Whether a stream starts like a PROXY protocol v1 (`PROXY `) or v2 (its signature) header. */
+function isProxyHeaderStart(chunk: Uint8Array): boolean {
+  const v1 = chunk.length >= 6 && Buffer.from(chunk.subarray(0, 6)).toString('latin1') === 'PROXY ';
+  const v2 = chunk.length >= 4 && PROXY_V2_SIGNATURE.subarray(0, 4).every((b, i) => chunk[i] === b);
+  return v1 || v2;
+}

@@ -127,7 +127,7 @@ async function assemble(options: ResolvedOptions, store: Store): Promise<Control
   const meter = new UsageMeter({ bandwidth, clock });
   const admission = new Admission({ cache, region: node.region, clock, metrics, meter });
   const issued = new IssuedUsers();
-  const apps = new AppService({ repos, cache, clock, region: node.region });
+  const apps = new AppService({ repos, cache, clock, region: node.region, relay });
   const access = new AccessService({
     cache,
     issued,

@@ -233,6 +233,30 @@ describe('admission', () => {
   });
 });
 
+describe('disabling an app', () => {
+  it('ends its live allocations at once and refuses new ones', async () => {
+    const a = await setup();
+    const other = await h.call('POST', '/api/v1/apps', { token: ADMIN, body: { name: 'b' } });
+    const otherKey = (
+      await h.call('POST', `/api/v1/apps/${other.json.appId as string}/keys`, { token: ADMIN })
+    ).json.key as string;
+    const otherUser = (
+      await h.call('POST', `/api/v1/apps/${other.json.appId as string}/credentials`, {
+        token: otherKey,
+        body: { channel: 'x', uid: 'y' },
+      })
+    ).json.iceServers[0].username as string;
+    expect(relay.allocate(await a.user('room', 'u1')).allow).toBe(true);
+    expect(relay.allocate(await a.user('room', 'u2')).allow).toBe(true);
+    expect(relay.allocate(otherUser).allow).toBe(true);
+    const username = await a.user('room', 'u3');
+    const disabled = await h.call('DELETE', `/api/v1/apps/${a.appId}`, { token: ADMIN });
+    expect(disabled.status).toBe(200);
+    expect(relay.size).toBe(1);
+    expect(relay.allocate(username)).toMatchObject({ allow: false, code: 403 });
+  });
+});
+
 describe('usage metering', () => {
   it('adds exactly what the relay counted: deltas at each poll plus the rest at release', async () => {
     const { appId, user } = await setup();

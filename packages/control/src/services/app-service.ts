@@ -10,6 +10,8 @@ import type { AppCache } from '../enforcement/app-cache.js';
 import type { AppPatch, AppsRepo, NewApp } from '../store/apps-repo.js';
 import type { ApiKeyInfo, KeysRepo } from '../store/keys-repo.js';
 import type { LimitsRepo } from '../store/limits-repo.js';
+import type { RelayNode } from '../relay-node.js';
+import { parseAppUsername } from '../credentials/rest.js';
 
 /** Fields of `createApp`; only the name is required. */
 export interface CreateAppInput {
@@ -41,8 +43,16 @@ export class AppService {
   readonly #cache: AppCache;
   readonly #clock: () => number;
   readonly #defaultRegion: string;
+  readonly #relay: RelayNode | undefined;
 
-  constructor(options: { repos: Repos; cache: AppCache; clock: () => number; region: string }) {
+  constructor(options: {
+    repos: Repos;
+    cache: AppCache;
+    clock: () => number;
+    region: string;
+    relay?: RelayNode | undefined;
+  }) {
+    this.#relay = options.relay;
     this.#repos = options.repos;
     this.#cache = options.cache;
     this.#clock = options.clock;
@@ -96,6 +106,9 @@ export class AppService {
       const app = await this.#repos.apps.update(appId, patch, this.#clock());
       await this.#cache.refresh(appId);
       if (!app) throw new ApiProblem('not-found', `app ${appId} does not exist`);
+      // A disabled app relays nothing: its live allocations end now, not at their expiry.
+      if (!app.enabled)
+        this.#relay?.revokeAllocations((username) => parseAppUsername(username)?.appId === appId);
       return app;
     } catch (error) {
       if (isUniqueViolation(error))

@@ -47,6 +47,10 @@ describe('cloudproxy start', () => {
     expect(metrics.text).toContain('cloudproxy_turn_');
     expect(metrics.text).toContain('cloudproxy_control_');
     expect(metrics.text).toContain('cloudproxy_proxy_');
+    // This very request came through the one-port listener and was routed to HTTP/1.1.
+    expect(metrics.text).toMatch(
+      /cloudproxy_https_connections_routed_total\{role="http\/1\.1",by="\w+"\} [1-9]/,
+    );
   });
 
   it('serves the client SDK browser file', async () => {

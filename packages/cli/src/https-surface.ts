@@ -16,6 +16,7 @@ import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { TransportAddress } from '@cloudproxy/stun';
 import type { ProxySources } from '@cloudproxy/turn/node';
+import { Counter } from 'prom-client';
 import type { Registry } from 'prom-client';
 import { asHttp1Exchange } from './h2-compat.js';
 import { OnePortListener } from './one-port-listener.js';
@@ -194,6 +195,37 @@ function createH2(parts: SurfaceParts): { server: http2.Http2Server; sessions: S
 /** Idle HTTP/2 sessions are closed after this long. */
 const H2_IDLE_TIMEOUT_MS = 120_000;
 
+/** Exports the connection counts of the HTTPS port (prefix `cloudproxy_https_`). */
+function registerSurfaceMetrics(
+  registry: Registry,
+  routed: ReadonlyMap<string, number>,
+  dropped: ReadonlyMap<string, number>,
+): void {
+  new Counter({
+    name: 'cloudproxy_https_connections_routed_total',
+    help: 'Connections of the HTTPS port by role (turn, h2, http/1.1) and how it was chosen (alpn, peek, sni)',
+    labelNames: ['role', 'by'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [key, n] of routed) {
+        const at = key.lastIndexOf('/');
+        this.inc({ role: key.slice(0, at), by: key.slice(at + 1) }, n);
+      }
+    },
+  });
+  new Counter({
+    name: 'cloudproxy_https_connections_dropped_total',
+    help: 'Connections of the HTTPS port dropped before routing, by reason',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [reason, n] of dropped) this.inc({ reason }, n);
+    },
+  });
+}
+
 /**
  * Starts the HTTPS surface on `host:port`: one TLS listener for HTTP/1.1 (WebSocket upgrades
  * included), HTTP/2 and, with `options.turn`, TURN over TLS (see {@link OnePortListener}).
@@ -206,6 +238,7 @@ export async function listenHttps(
   const h2 = createH2(parts);
   const routed = new Map<string, number>();
   const dropped = new Map<string, number>();
+  registerSurfaceMetrics(parts.registry, routed, dropped);
   const listener = new OnePortListener(
     { certificates: options.certificates, proxySources: options.proxySources },
     {

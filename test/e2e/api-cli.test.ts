@@ -157,6 +157,10 @@ describe('cloudproxy api', () => {
     expect(second.stderr()).not.toContain('cpa_');
     expect((await api(base, 'GET', `/api/v1/apps/${app.json.appId}`, token)).json.name).toBe('cli');
     expect((await api(base, 'GET', '/readyz')).status).toBe(200);
+    expect(await api(base, 'GET', '/not-the-api')).toEqual({
+      status: 404,
+      json: expect.objectContaining({ status: 404, code: 'not-found' }),
+    });
   });
 
   it('keeps a consistent store when killed (SIGKILL) in the middle of writes', async () => {

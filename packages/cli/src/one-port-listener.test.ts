@@ -17,6 +17,8 @@ let port = 0;
 const routed: string[] = [];
 const dropped: PortDropReason[] = [];
 const turnRemotes: (string | undefined)[] = [];
+/** The first chunk each TURN connection read, hex. */
+const turnFirstChunks: string[] = [];
 const web = http.createServer((req, res) => {
   res.end(`${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? 0}`);
 });
@@ -44,6 +46,7 @@ beforeAll(async () => {
     {
       turn: (socket, remote) => {
         turnRemotes.push(remote?.address);
+        socket.once('data', (chunk: Buffer) => turnFirstChunks.push(chunk.toString('hex')));
         socket.resume(); // read to the client's end, as the TURN server does
         socket.end('turn');
       },
@@ -111,6 +114,8 @@ describe('OnePortListener', () => {
 
   it('routes a client without ALPN by its first bytes', async () => {
     expect((await exchange({}, STUN)).text).toBe('turn');
+    // The peeked bytes are put back: TURN reads the request it was routed by.
+    expect(turnFirstChunks.at(-1)).toBe(STUN.toString('hex'));
     expect((await exchange({}, GET)).text).toMatch(/^HTTP\/1\.1 200 OK/);
     expect(routed.slice(-2)).toEqual(['turn/peek', 'http/1.1/peek']);
   });

@@ -25,7 +25,7 @@ import { classifyFirstBytes } from './first-bytes.js';
 /** TLS handshakes that take longer are abandoned. */
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 /** How long a client without ALPN may take to send its first bytes. */
-export const PEEK_TIMEOUT_MS = 10_000;
+const PEEK_TIMEOUT_MS = 10_000;
 /** Bytes read to classify a stream; every kind is decided well within them. */
 const PEEK_MAX_BYTES = 64;
 
@@ -268,7 +268,7 @@ export class OnePortListener {
         chunk;
         chunk = socket.read() as Buffer | null
       ) {
-        seen = Buffer.concat([seen, chunk]);
+        seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
         const kind = classifyFirstBytes(seen.subarray(0, PEEK_MAX_BYTES));
         if (kind === 'incomplete' && seen.length < PEEK_MAX_BYTES) continue;
         done();

@@ -12,7 +12,7 @@ const GRID_COLOR = '#e6ebf1';
 const FONT = '12px system-ui, sans-serif';
 
 /** A "nice" tick step (1, 2 or 5 times a power of ten) giving about `count` ticks up to `max`. */
-export function niceStep(max, count = 5) {
+function niceStep(max, count = 5) {
   if (!(max > 0)) return 1;
   const raw = max / count;
   const power = 10 ** Math.floor(Math.log10(raw));

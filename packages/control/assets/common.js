@@ -1,6 +1,7 @@
 /**
- * Shared helpers of the console and the diagnostics page: the API client (bearer token,
- * RFC 9457 problem details), DOM construction without HTML strings, and formatting.
+ * Shared helpers of the console, the diagnostics page and the demo call: the API client (bearer
+ * token, RFC 9457 problem details), DOM construction without HTML strings, formatting, and the
+ * selected candidate pair of a peer connection's stats.
  * @module
  */
 
@@ -9,6 +10,9 @@ export const TOKEN_KEY = 'cloudproxy.adminToken';
 
 /** sessionStorage key under which the console hands ICE servers to the diagnostics page. */
 export const ICE_HANDOFF_KEY = 'cloudproxy.diagnostics.iceConfig';
+
+/** The cloud proxy modes an app, a reservation or a client can use. */
+export const PROXY_MODES = ['auto', 'force-udp', 'force-tcp'];
 
 /** An API refusal: HTTP status plus the problem document's `code`, `title` and `detail`. */
 export class ApiError extends Error {
@@ -195,4 +199,19 @@ export function checkedValues(form, name) {
   return [...form.querySelectorAll(`input[type="checkbox"][name="${name}"]`)]
     .filter((box) => box.checked)
     .map((box) => box.value);
+}
+
+/**
+ * The selected candidate pair of an `RTCStatsReport`: the one a transport names, else the
+ * nominated, succeeded pair (browsers without transport stats). Undefined before one is chosen.
+ */
+export function selectedCandidatePair(report) {
+  for (const stats of report.values()) {
+    if (stats.type !== 'transport' || !stats.selectedCandidatePairId) continue;
+    const pair = report.get(stats.selectedCandidatePairId);
+    if (pair) return pair;
+  }
+  return [...report.values()].find(
+    (stats) => stats.type === 'candidate-pair' && stats.nominated && stats.state === 'succeeded',
+  );
 }

@@ -4,6 +4,7 @@
  * @module
  */
 import {
+  PROXY_MODES,
   byId,
   checkedValues,
   copyText,
@@ -16,14 +17,12 @@ import {
 } from './common.js';
 import { reservationsPanel } from './console-reservations.js';
 
-const MODES = ['auto', 'force-udp', 'force-tcp'];
-
 function appPath(appId, rest = '') {
   return `/api/v1/apps/${encodeURIComponent(appId)}${rest}`;
 }
 
 function settingsForm(ctx, app, status) {
-  const modeBoxes = MODES.map((mode) =>
+  const modeBoxes = PROXY_MODES.map((mode) =>
     el(
       'label',
       { class: 'check' },

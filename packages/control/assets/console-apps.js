@@ -7,7 +7,7 @@ import { byId, checkedValues, el, fillTable, formValues, formatTime, row } from 
 import { showAppDetail } from './console-app-detail.js';
 
 /** Splits "a, b c" into ['a', 'b', 'c']. */
-export function splitList(text) {
+function splitList(text) {
   return String(text || '')
     .split(/[\s,]+/)
     .filter(Boolean);

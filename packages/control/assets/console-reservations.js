@@ -3,10 +3,9 @@
  * (`PUT /api/v1/apps/{appId}/reservations/{region}`).
  * @module
  */
-import { el, fillTable, formValues, row } from './common.js';
+import { PROXY_MODES, el, fillTable, formValues, row } from './common.js';
 
 const QUALITIES = ['audio', '360p', '480p', '720p', '1080p'];
-const MODES = ['auto', 'force-udp', 'force-tcp'];
 const NUMBER_FIELDS = [
   ['maxChannels', 'Max channels'],
   ['maxUsersPerChannel', 'Max users / channel'],
@@ -50,7 +49,7 @@ function editForm(ctx, app, status, reload) {
       ),
     ),
     el('label', {}, 'Video quality', select('videoQuality', QUALITIES, '720p')),
-    el('label', {}, 'Mode', select('mode', MODES, 'auto')),
+    el('label', {}, 'Mode', select('mode', PROXY_MODES, 'auto')),
     el('button', { type: 'submit' }, 'Save reservation'),
   );
   form.addEventListener('submit', async (event) => {

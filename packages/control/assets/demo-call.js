@@ -8,9 +8,10 @@
  * @module
  */
 import { createClient } from '/sdk/cloudproxy-client.js';
+import { selectedCandidatePair } from './common.js';
 
 /** A random member id for this tab. */
-export function randomUid() {
+function randomUid() {
   const bytes = window.crypto.getRandomValues(new Uint8Array(6));
   return `u-${[...bytes].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
 }
@@ -30,22 +31,10 @@ async function demoToken(room, uid) {
   return body;
 }
 
-/** The selected candidate pair of a stats report (the transport's, else the nominated one). */
-function selectedPair(report) {
-  for (const stat of report.values()) {
-    if (stat.type === 'transport' && stat.selectedCandidatePairId) {
-      return report.get(stat.selectedCandidatePairId);
-    }
-  }
-  return [...report.values()].find(
-    (stat) => stat.type === 'candidate-pair' && stat.nominated && stat.state === 'succeeded',
-  );
-}
-
 /** The selected path of `pc` (local candidate type, protocols) and its inbound video counters. */
 export async function selectedPath(pc) {
   const report = await pc.getStats();
-  const pair = selectedPair(report);
+  const pair = selectedCandidatePair(report);
   const local = pair ? report.get(pair.localCandidateId) || {} : {};
   const inbound =
     [...report.values()].find((stat) => stat.type === 'inbound-rtp' && stat.kind === 'video') || {};

@@ -8,10 +8,9 @@
  * `window.cloudproxyDemo` exposes the call's state (events, badge, stats) for automated checks.
  * @module
  */
-import { byId, formatBytes, setStatus } from './common.js';
+import { PROXY_MODES, byId, formatBytes, setStatus } from './common.js';
 import { joinRoom, selectedPath } from './demo-call.js';
 
-const MODES = ['auto', 'force-udp', 'force-tcp'];
 const STATS_INTERVAL_MS = 1000;
 
 const form = byId('join-form');
@@ -219,7 +218,7 @@ async function leave() {
 
 const params = new URLSearchParams(location.search);
 roomInput.value = params.get('room') || randomRoom();
-if (MODES.includes(params.get('mode'))) modeSelect.value = params.get('mode');
+if (PROXY_MODES.includes(params.get('mode'))) modeSelect.value = params.get('mode');
 form.addEventListener('submit', (event) => {
   join(event).catch((err) => setStatus(statusLine, String(err), 'error'));
 });

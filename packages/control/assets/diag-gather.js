@@ -32,7 +32,7 @@ export function parseIceUrl(url) {
 }
 
 /** The comparable form of an ICE server URL (lowercase, default port and transport added). */
-export function urlKey(url) {
+function urlKey(url) {
   return url ? (parseIceUrl(url)?.key ?? String(url).trim().toLowerCase()) : '';
 }
 
@@ -76,7 +76,7 @@ const CANDIDATE_FIELDS = [
 ];
 
 /** A gathered candidate as a plain record; `timeMs` is since the start of gathering. */
-export function describeCandidate(candidate, timeMs) {
+function describeCandidate(candidate, timeMs) {
   const parsed = parseCandidateLine(candidate.candidate);
   const record = { timeMs };
   for (const key of CANDIDATE_FIELDS) {
@@ -98,7 +98,7 @@ export function describePriority(priority) {
 }
 
 /** An `icecandidateerror` event as a plain record. */
-export function describeError(event, timeMs) {
+function describeError(event, timeMs) {
   return {
     timeMs,
     url: event.url || '',

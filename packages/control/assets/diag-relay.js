@@ -5,6 +5,7 @@
  * proves it flowed through the relay, and over which protocol.
  * @module
  */
+import { selectedCandidatePair } from './common.js';
 
 function withTimeout(promise, ms, what) {
   let timer;
@@ -43,14 +44,9 @@ function candidateFields(stats) {
 }
 
 /** The selected candidate pair of `pc` with its local and remote candidates. */
-export async function selectedPair(pc) {
+async function selectedPair(pc) {
   const report = await pc.getStats();
-  const all = [...report.values()];
-  const transport = all.find((s) => s.type === 'transport');
-  let pair = transport?.selectedCandidatePairId
-    ? report.get(transport.selectedCandidatePairId)
-    : undefined;
-  pair ??= all.find((s) => s.type === 'candidate-pair' && s.state === 'succeeded' && s.nominated);
+  const pair = selectedCandidatePair(report);
   if (!pair) return undefined;
   return {
     state: pair.state,

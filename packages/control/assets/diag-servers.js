@@ -37,7 +37,7 @@ function checkServer(server, index) {
  * Parses a pasted configuration: an `iceServers` array, one server, or an object with
  * `iceServers` (and optionally `iceTransportPolicy`). Throws with the reason.
  */
-export function parseIceJson(text) {
+function parseIceJson(text) {
   let value;
   try {
     value = JSON.parse(text);

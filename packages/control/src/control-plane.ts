@@ -4,7 +4,7 @@
  * `node:https` server (`build` without `listen`).
  * @module
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Admission } from './enforcement/admission.js';
 import { AppCache } from './enforcement/app-cache.js';
@@ -179,15 +179,16 @@ async function assemble(options: ResolvedOptions, store: Store): Promise<Control
     }),
   );
   document = openApiDocument(routes, API_VERSION);
+  const auth = new Authenticator({
+    adminSha256Hex: admin.hash,
+    keys: repos.keys,
+    clientTokenKey,
+    onTouchError: (error) =>
+      logger?.warn({ event: 'api-key.touch-failed', err: error }, 'could not record API key use'),
+  });
   const server = new ApiServer({
     router: new Router(routes),
-    auth: new Authenticator({
-      adminSha256Hex: admin.hash,
-      keys: repos.keys,
-      clientTokenKey,
-      onTouchError: (error) =>
-        logger?.warn({ event: 'api-key.touch-failed', err: error }, 'could not record API key use'),
-    }),
+    auth,
     limiter: new RateLimiter(options.ratePerMinute),
     maxBodyBytes: options.maxBodyBytes,
     clock,
@@ -242,8 +243,7 @@ async function assemble(options: ResolvedOptions, store: Store): Promise<Control
       findAppByName: (name) => apps.findAppByName(name),
     },
     generatedAdminToken: admin.generated,
-    isAdminToken: (token) =>
-      timingSafeEqual(Buffer.from(sha256Hex(token), 'hex'), Buffer.from(admin.hash, 'hex')),
+    isAdminToken: (token) => auth.isAdmin(token),
     openApi: document,
     flushUsage,
     close,
@@ -253,5 +253,5 @@ async function assemble(options: ResolvedOptions, store: Store): Promise<Control
 
 /** SHA-256 (hex) of an admin token, for `adminToken: { sha256 }`. */
 export function adminTokenSha256(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
+  return sha256Hex(token);
 }

@@ -579,6 +579,10 @@ describe.each(['sqlite', 'postgres'] as const)('control plane API on %s', (kind)
   });
 
   describe('client tokens', () => {
+    /** POST …/credentials for a channel and uid with a bearer token. */
+    const credentials = (token: string, appId: string, channel: string, uid: string) =>
+      h.call('POST', `/api/v1/apps/${appId}/credentials`, { token, body: { channel, uid } });
+
     it('lets a browser fetch credentials for its own channel and uid only', async () => {
       const { appId, key } = await newApp();
       const other = await newApp();
@@ -589,35 +593,12 @@ describe.each(['sqlite', 'postgres'] as const)('control plane API on %s', (kind)
       expect(issued.status).toBe(201);
       const token = issued.json.token as string;
       expect(Date.parse(issued.json.expiresAt) - Date.now()).toBeLessThanOrEqual(600_000);
-      const ok = await h.call('POST', `/api/v1/apps/${appId}/credentials`, {
-        token,
-        body: { channel: 'c', uid: 'u' },
-      });
+      const ok = await credentials(token, appId, 'c', 'u');
       expect(ok.status).toBe(200);
-      expectProblem(
-        await h.call('POST', `/api/v1/apps/${appId}/credentials`, {
-          token,
-          body: { channel: 'd', uid: 'u' },
-        }),
-        403,
-        'forbidden',
-      );
-      expectProblem(
-        await h.call('POST', `/api/v1/apps/${appId}/credentials`, {
-          token,
-          body: { channel: 'c', uid: 'v' },
-        }),
-        403,
-        'forbidden',
-      );
-      expectProblem(
-        await h.call('POST', `/api/v1/apps/${other.appId}/credentials`, {
-          token,
-          body: { channel: 'c', uid: 'u' },
-        }),
-        403,
-        'forbidden',
-      );
+      expect(ok.json.iceServers[0].username).toMatch(new RegExp(`^\\d+:${appId}:c:u$`));
+      expectProblem(await credentials(token, appId, 'd', 'u'), 403, 'forbidden');
+      expectProblem(await credentials(token, appId, 'c', 'v'), 403, 'forbidden');
+      expectProblem(await credentials(token, other.appId, 'c', 'u'), 403, 'forbidden');
       expectProblem(
         await h.call('POST', `/api/v1/apps/${appId}/client-tokens`, {
           token,
@@ -632,14 +613,7 @@ describe.each(['sqlite', 'postgres'] as const)('control plane API on %s', (kind)
         'forbidden',
       );
       const tampered = token.slice(0, -2) + (token.endsWith('AA') ? 'BB' : 'AA');
-      expectProblem(
-        await h.call('POST', `/api/v1/apps/${appId}/credentials`, {
-          token: tampered,
-          body: { channel: 'c', uid: 'u' },
-        }),
-        401,
-        'unauthorized',
-      );
+      expectProblem(await credentials(tampered, appId, 'c', 'u'), 401, 'unauthorized');
       const capped = await h.call('POST', `/api/v1/apps/${appId}/client-tokens`, {
         token: key,
         body: { channel: 'c', uid: 'u', ttl: 99_999 },
@@ -647,14 +621,7 @@ describe.each(['sqlite', 'postgres'] as const)('control plane API on %s', (kind)
       expect(Date.parse(capped.json.expiresAt) - Date.now()).toBeLessThanOrEqual(3_601_000);
       offsetMs += 601_000;
       try {
-        expectProblem(
-          await h.call('POST', `/api/v1/apps/${appId}/credentials`, {
-            token,
-            body: { channel: 'c', uid: 'u' },
-          }),
-          401,
-          'unauthorized',
-        );
+        expectProblem(await credentials(token, appId, 'c', 'u'), 401, 'unauthorized');
       } finally {
         offsetMs -= 601_000;
       }

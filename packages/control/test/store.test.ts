@@ -259,6 +259,8 @@ describe('admin token given as a hash', () => {
     try {
       expect((await h.call('GET', '/api/v1/apps', { token })).status).toBe(200);
       expect((await h.call('GET', '/api/v1/apps', { token: ADMIN })).status).toBe(401);
+      expect(h.cp.isAdminToken(token)).toBe(true);
+      expect(h.cp.isAdminToken(ADMIN)).toBe(false);
     } finally {
       await h.close();
     }

@@ -50,6 +50,12 @@ export function logRefusal(
   );
 }
 
+/** The path without its query, which may carry tokens and is not logged. */
+function withoutQuery(path: string): string {
+  const queryAt = path.indexOf('?');
+  return queryAt === -1 ? path : path.slice(0, queryAt);
+}
+
 /** Logs (info) one finished exchange and records its status and latency. */
 export function logAccess(rt: ProxyRuntime, record: AccessRecord, startMs: number): void {
   const durationMs = elapsedMs(startMs);
@@ -57,7 +63,7 @@ export function logAccess(rt: ProxyRuntime, record: AccessRecord, startMs: numbe
     {
       event: 'proxy.access',
       ...record,
-      path: record.path.split('?')[0],
+      path: withoutQuery(record.path),
       durationMs: Math.round(durationMs),
     },
     record.websocket === true ? 'websocket closed' : 'proxied',

@@ -27,6 +27,15 @@ export function headBytes(req: IncomingMessage): number {
   return total;
 }
 
+function refused(
+  code: ProxyErrorCode,
+  message: string,
+  target: UpstreamTarget,
+  client: ClientInfo,
+): Admission {
+  return { ok: false, code, message, target, client };
+}
+
 /**
  * Checks a request against the policies. On success the client holds a concurrency slot that the
  * caller must release (`rt.limiter.release(client.address)`).
@@ -37,49 +46,41 @@ export function admitRequest(
   parsed: ParsedProxyPath,
 ): Admission {
   const { options } = rt;
+  const { limits } = options;
   const client = options.trusted.clientInfo(req);
   if (!parsed.ok)
     return { ok: false, code: parsed.code, message: parsed.message, target: undefined, client };
   const { target } = parsed;
-  const refuse = (code: ProxyErrorCode, message: string): Admission => ({
-    ok: false,
-    code,
-    message,
-    target,
-    client,
-  });
   if (!options.hosts.matches(target.host)) {
-    return refuse('host-not-allowed', `upstream host '${target.host.hostname}' is not allowed`);
+    const message = `upstream host '${target.host.hostname}' is not allowed`;
+    return refused('host-not-allowed', message, target, client);
   }
   if (!options.ports.has(target.port)) {
-    return refuse('port-not-allowed', `upstream port ${target.port} is not allowed`);
+    return refused(
+      'port-not-allowed',
+      `upstream port ${target.port} is not allowed`,
+      target,
+      client,
+    );
   }
   const head = headBytes(req);
-  if (head > options.limits.maxHeaderBytes) {
-    return refuse(
-      'headers-too-large',
-      `request headers take ${head} bytes, more than ${options.limits.maxHeaderBytes}`,
-    );
+  if (head > limits.maxHeaderBytes) {
+    const message = `request headers take ${head} bytes, more than ${limits.maxHeaderBytes}`;
+    return refused('headers-too-large', message, target, client);
   }
   const length = Number(req.headers['content-length'] ?? 0);
-  if (length > options.limits.maxBodyBytes) {
-    return refuse(
-      'body-too-large',
-      `request body of ${length} bytes exceeds ${options.limits.maxBodyBytes}`,
-    );
+  if (length > limits.maxBodyBytes) {
+    const message = `request body of ${length} bytes exceeds ${limits.maxBodyBytes}`;
+    return refused('body-too-large', message, target, client);
   }
   const limited = rt.limiter.admit(client.address);
   if (limited === 'rate-limited') {
-    return refuse(
-      limited,
-      `more than ${options.limits.requestsPerMinutePerClient} requests per minute`,
-    );
+    const message = `more than ${limits.requestsPerMinutePerClient} requests per minute`;
+    return refused(limited, message, target, client);
   }
   if (limited !== undefined) {
-    return refuse(
-      limited,
-      `more than ${options.limits.maxConcurrentPerClient} requests open at once`,
-    );
+    const message = `more than ${limits.maxConcurrentPerClient} requests open at once`;
+    return refused(limited, message, target, client);
   }
   return { ok: true, target, client };
 }

@@ -47,10 +47,13 @@ export function createClientLimiter(options: ClientLimiterOptions): ClientLimite
   const rate = options.requestsPerMinute;
 
   const takeToken = (client: string, now: number): boolean => {
-    const bucket = buckets.get(client) ?? { tokens: rate, updatedAtMs: now };
+    let bucket = buckets.get(client);
+    if (bucket === undefined) {
+      bucket = { tokens: rate, updatedAtMs: now };
+      buckets.set(client, bucket);
+    }
     bucket.tokens = Math.min(rate, bucket.tokens + ((now - bucket.updatedAtMs) * rate) / MINUTE_MS);
     bucket.updatedAtMs = now;
-    buckets.set(client, bucket);
     if (bucket.tokens < 1) return false;
     bucket.tokens -= 1;
     return true;

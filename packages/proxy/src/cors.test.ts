@@ -44,6 +44,18 @@ describe('createCorsPolicy', () => {
     expect(policy.responseHeaders(undefined)).toEqual({ vary: 'Origin' });
   });
 
+  it('keeps actual-response headers intact after preflights built from them', () => {
+    const wildcard = createCorsPolicy({ origins: ['*'], exposeHeaders: ['x-request-id'] });
+    wildcard.preflight({ origin: 'https://x.example', 'access-control-request-method': 'GET' });
+    policy.preflight({ origin: 'https://evil.example', 'access-control-request-method': 'GET' });
+    expect(wildcard.responseHeaders('https://y.example')).toEqual({
+      vary: 'Origin',
+      'access-control-allow-origin': '*',
+      'access-control-expose-headers': 'x-request-id',
+    });
+    expect(policy.responseHeaders('https://evil.example')).toEqual({ vary: 'Origin' });
+  });
+
   it('uses the configured header list instead of echoing the request', () => {
     const fixed = createCorsPolicy({ origins: ['*'], headers: ['content-type'] });
     const answer = fixed.preflight({

@@ -9,13 +9,19 @@ import type { CorsOptions } from './options.js';
 
 /** Resolved CORS policy. */
 export interface CorsPolicy {
-  /** Headers for an actual (non-preflight) response to a request from `origin`. */
-  responseHeaders(origin: string | undefined): Record<string, string>;
+  /**
+   * Headers for an actual (non-preflight) response to a request from `origin`. Read-only: the
+   * same frozen object is shared by every request whose answer does not echo its origin.
+   */
+  responseHeaders(origin: string | undefined): Readonly<Record<string, string>>;
   /** The full answer to a preflight: status and headers. */
   preflight(headers: IncomingHttpHeaders): { status: number; headers: Record<string, string> };
   /** True if `upstreamHeader` (lowercase) is a CORS header the proxy owns and replaces. */
-  ownsHeader(upstreamHeader: string): boolean;
+  readonly ownsHeader: (upstreamHeader: string) => boolean;
 }
+
+/** The CORS headers of a request without a CORS policy: none, one shared frozen object. */
+export const NO_CORS_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 
 const DEFAULT_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
 /** Default `Access-Control-Max-Age`: 10 minutes (Chromium caps it at 2 hours). */
@@ -56,26 +62,31 @@ export function createCorsPolicy(options: CorsOptions): CorsPolicy {
   const expose = options.exposeHeaders?.join(', ');
   const maxAge = String(options.maxAgeS ?? DEFAULT_MAX_AGE_S);
 
-  const responseHeaders = (origin: string | undefined): Record<string, string> => {
-    const headers: Record<string, string> = { vary: 'Origin' };
-    if (origin === undefined) return headers;
-    if (wildcard) {
-      headers['access-control-allow-origin'] = '*';
-    } else if (origins.has(origin.toLowerCase())) {
-      headers['access-control-allow-origin'] = origin;
-      if (credentials) headers['access-control-allow-credentials'] = 'true';
-    } else {
-      return headers;
-    }
+  /** No `Origin`, or one not allowed: the same answer every time, built once. */
+  const notAllowed: Readonly<Record<string, string>> = Object.freeze({ vary: 'Origin' });
+  const allowedHeaders = (allowOrigin: string): Record<string, string> => {
+    const headers: Record<string, string> = {
+      vary: 'Origin',
+      'access-control-allow-origin': allowOrigin,
+    };
+    if (credentials) headers['access-control-allow-credentials'] = 'true';
     if (expose !== undefined) headers['access-control-expose-headers'] = expose;
     return headers;
+  };
+  /** With `*` the answer does not depend on the origin either. */
+  const wildcardHeaders = Object.freeze(allowedHeaders('*'));
+
+  const responseHeaders = (origin: string | undefined): Readonly<Record<string, string>> => {
+    if (origin === undefined) return notAllowed;
+    if (wildcard) return wildcardHeaders;
+    return origins.has(origin.toLowerCase()) ? allowedHeaders(origin) : notAllowed;
   };
 
   return {
     responseHeaders,
     preflight: (request) => {
       const origin = request.origin;
-      const headers = responseHeaders(origin);
+      const headers = { ...responseHeaders(origin) };
       headers['vary'] = 'Origin, Access-Control-Request-Method, Access-Control-Request-Headers';
       if (headers['access-control-allow-origin'] === undefined) return { status: 204, headers };
       delete headers['access-control-expose-headers'];

@@ -92,6 +92,24 @@ describe('upstreamRequestHeaders', () => {
     expect(headers['authorization']).toBeUndefined();
     expect(headers['cookie']).toBeUndefined();
   });
+  it('drops the body headers when asked (a redirect that drops the body)', () => {
+    const withBody = [...raw, 'Content-Length', '3', 'Content-Type', 'text/plain'];
+    const kept = rawToHeaders(
+      upstreamRequestHeaders(withBody, {}, { authority: 'x.example', client, via: 'cloudproxy' }),
+    );
+    expect(kept['content-length']).toBe('3');
+    expect(kept['content-type']).toBe('text/plain');
+    const headers = rawToHeaders(
+      upstreamRequestHeaders(
+        withBody,
+        {},
+        { authority: 'x.example', client, via: 'cloudproxy', dropBody: true },
+      ),
+    );
+    expect(headers['content-length']).toBeUndefined();
+    expect(headers['content-type']).toBeUndefined();
+    expect(headers['x-custom']).toBe('b');
+  });
 });
 
 describe('clientResponseHeaders', () => {

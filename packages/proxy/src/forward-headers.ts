@@ -42,10 +42,18 @@ const WEBSOCKET_HANDSHAKE = new Set([
   'sec-websocket-accept',
 ]);
 
+/** Never copied from the client's request: hop-by-hop headers and those the proxy sets. */
+const NOT_FORWARDED_UPSTREAM: ReadonlySet<string> = new Set([...HOP_BY_HOP, ...SET_BY_PROXY]);
+
+/** Request headers that describe a body, dropped when a followed redirect drops the body. */
+const BODY_HEADERS: ReadonlySet<string> = new Set(['content-length', 'content-type']);
+
+const NONE_LISTED: ReadonlySet<string> = new Set();
+
 /** Names listed in `Connection` are hop-by-hop too. */
-function connectionListed(value: string | string[] | undefined): Set<string> {
+function connectionListed(value: string | string[] | undefined): ReadonlySet<string> {
+  if (value === undefined) return NONE_LISTED;
   const listed = new Set<string>();
-  if (value === undefined) return listed;
   for (const part of (Array.isArray(value) ? value.join(',') : value).split(',')) {
     const name = part.trim().toLowerCase();
     if (name !== '') listed.add(name);
@@ -69,6 +77,8 @@ export interface UpstreamHeaderOptions {
   readonly websocket?: boolean;
   /** Drop `Authorization` and `Cookie` (a redirect to another host). */
   readonly dropCredentials?: boolean;
+  /** Drop `Content-Length` and `Content-Type` (a followed redirect that drops the body). */
+  readonly dropBody?: boolean;
 }
 
 /**
@@ -85,11 +95,12 @@ export function upstreamRequestHeaders(
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     const name = rawHeaders[i] ?? '';
     const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || SET_BY_PROXY.has(lower) || listed.has(lower)) continue;
+    if (NOT_FORWARDED_UPSTREAM.has(lower) || listed.has(lower)) continue;
     if (options.websocket === true && WEBSOCKET_HANDSHAKE.has(lower)) continue;
     if (options.dropCredentials === true && (lower === 'authorization' || lower === 'cookie')) {
       continue;
     }
+    if (options.dropBody === true && BODY_HEADERS.has(lower)) continue;
     out.push(name, rawHeaders[i + 1] ?? '');
   }
   const { client } = options;

@@ -21,17 +21,20 @@ export interface HttpExchange {
   readonly target: UpstreamTarget;
   readonly client: ClientInfo;
   /** CORS headers for this request's origin (empty without a CORS policy). */
-  readonly corsHeaders: Record<string, string>;
+  readonly corsHeaders: Readonly<Record<string, string>>;
   readonly counter: ByteCounter;
 }
 
-/** What the next upstream attempt sends. */
+/** What one upstream attempt sends. */
 interface Attempt {
-  target: UpstreamTarget;
-  method: string;
-  headers: string[];
-  body: Readable | undefined;
+  readonly target: UpstreamTarget;
+  readonly method: string;
+  readonly headers: string[];
+  readonly body: Readable | undefined;
 }
+
+/** Keeps every upstream response header (no CORS policy to replace them). */
+const keepAll = (): boolean => false;
 
 /** True when the request carries a body (RFC 9112 §6.3: Content-Length or Transfer-Encoding). */
 export function hasRequestBody(req: IncomingMessage): boolean {
@@ -68,7 +71,7 @@ function limitBody(req: IncomingMessage, maxBytes: number, counter: ByteCounter)
  */
 export async function forwardHttp(rt: ProxyRuntime, ex: HttpExchange): Promise<number> {
   const { options } = rt;
-  const attempt: Attempt = {
+  let attempt: Attempt = {
     target: ex.target,
     method: ex.req.method ?? 'GET',
     headers: upstreamRequestHeaders(ex.req.rawHeaders, ex.req.headers, {
@@ -81,7 +84,7 @@ export async function forwardHttp(rt: ProxyRuntime, ex: HttpExchange): Promise<n
       : undefined,
   };
   for (let hops = 0; ; hops++) {
-    const current = { ...attempt };
+    const current = attempt;
     const outcome = await relayResponse(
       rt.agent,
       {
@@ -105,7 +108,7 @@ export async function forwardHttp(rt: ProxyRuntime, ex: HttpExchange): Promise<n
     if (hops >= options.maxRedirects) {
       throw new ProxyRefusal('too-many-redirects', `more than ${options.maxRedirects} redirects`);
     }
-    nextHop(rt, ex, attempt, outcome.status, String(outcome.headers.location));
+    attempt = nextHop(rt, ex, current, outcome.status, String(outcome.headers.location));
   }
 }
 
@@ -115,44 +118,35 @@ function shouldFollow(status: number, headers: IncomingHttpHeaders, attempt: Att
   return attempt.body === undefined || redirectDropsBody(status, attempt.method);
 }
 
-/** Prepares the attempt for the redirect's target, or throws `redirect-not-allowed`. */
+/** The attempt for the redirect's target, or throws `redirect-not-allowed`. */
 function nextHop(
   rt: ProxyRuntime,
   ex: HttpExchange,
-  attempt: Attempt,
+  previous: Attempt,
   status: number,
   location: string,
-): void {
-  const next = redirectTarget(location, attempt.target, rt.options);
-  if (next === undefined) {
+): Attempt {
+  const target = redirectTarget(location, previous.target, rt.options);
+  if (target === undefined) {
     throw new ProxyRefusal(
       'redirect-not-allowed',
-      `upstream ${attempt.target.authority} redirected to a target that is not allowed`,
+      `upstream ${previous.target.authority} redirected to a target that is not allowed`,
     );
   }
-  const hostChanged = next.host.hostname !== ex.target.host.hostname;
-  if (redirectDropsBody(status, attempt.method)) {
-    attempt.method = 'GET';
-    attempt.body = undefined;
-  }
-  attempt.target = next;
-  attempt.headers = upstreamRequestHeaders(ex.req.rawHeaders, ex.req.headers, {
-    authority: next.authority,
-    client: ex.client,
-    via: rt.options.via,
-    dropCredentials: hostChanged,
-  });
-  if (attempt.body === undefined) attempt.headers = withoutBodyHeaders(attempt.headers);
-}
-
-function withoutBodyHeaders(headers: string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i + 1 < headers.length; i += 2) {
-    const name = (headers[i] ?? '').toLowerCase();
-    if (name === 'content-length' || name === 'content-type') continue;
-    out.push(headers[i] ?? '', headers[i + 1] ?? '');
-  }
-  return out;
+  const dropsBody = redirectDropsBody(status, previous.method);
+  const body = dropsBody ? undefined : previous.body;
+  return {
+    target,
+    method: dropsBody ? 'GET' : previous.method,
+    body,
+    headers: upstreamRequestHeaders(ex.req.rawHeaders, ex.req.headers, {
+      authority: target.authority,
+      client: ex.client,
+      via: rt.options.via,
+      dropCredentials: target.host.hostname !== ex.target.host.hostname,
+      dropBody: body === undefined,
+    }),
+  };
 }
 
 /** The client's response headers: filtered, `Location` rewritten (pass mode), CORS added. */
@@ -164,10 +158,7 @@ function responseHeaders(
   upstream: IncomingHttpHeaders,
 ): Record<string, string | string[]> {
   const { options } = rt;
-  const cors = options.cors;
-  const headers = clientResponseHeaders(upstream, options.via, (name) =>
-    cors === undefined ? false : cors.ownsHeader(name),
-  );
+  const headers = clientResponseHeaders(upstream, options.via, options.cors?.ownsHeader ?? keepAll);
   const location = upstream.location;
   if (isRedirect(status) && typeof location === 'string') {
     const base =

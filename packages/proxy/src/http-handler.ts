@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { admitRequest } from './admission.js';
 import { elapsedMs, logAccess, logRefusal } from './access-log.js';
-import { isPreflight } from './cors.js';
+import { NO_CORS_HEADERS, isPreflight } from './cors.js';
 import { forwardHttp, hasRequestBody } from './http-forward.js';
 import { parseProxyPath } from './proxy-path.js';
 import { writeRefusal } from './refusal.js';
@@ -32,13 +32,13 @@ export function createHttpHandler(rt: ProxyRuntime): RequestHandler {
       next();
       return;
     }
-    const corsHeaders = cors?.responseHeaders(req.headers.origin) ?? {};
     if (parsed.ok && cors !== undefined && isPreflight(method, req.headers)) {
       const answer = cors.preflight(req.headers);
       res.writeHead(answer.status, answer.headers).end();
       metrics.request(method, answer.status, elapsedMs(startMs) / 1000, 'http');
       return;
     }
+    const corsHeaders = cors?.responseHeaders(req.headers.origin) ?? NO_CORS_HEADERS;
     const admission = admitRequest(rt, req, parsed);
     if (!admission.ok) {
       logRefusal(rt, req, admission, startMs);

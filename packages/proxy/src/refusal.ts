@@ -14,7 +14,7 @@ export function writeRefusal(
   res: ServerResponse,
   code: ProxyErrorCode,
   message: string,
-  extraHeaders: Record<string, string>,
+  extraHeaders: Readonly<Record<string, string>>,
   closeConnection: boolean,
 ): number {
   const status = statusOf(code);
@@ -39,7 +39,7 @@ export function writeSocketRefusal(
   socket: Duplex,
   code: ProxyErrorCode,
   message: string,
-  extraHeaders: Record<string, string>,
+  extraHeaders: Readonly<Record<string, string>>,
 ): number {
   const status = statusOf(code);
   writeRawResponse(

@@ -9,6 +9,7 @@ import type { Duplex } from 'node:stream';
 import { admitRequest } from './admission.js';
 import type { Refused } from './access-log.js';
 import { elapsedMs, logAccess, logRefusal } from './access-log.js';
+import { NO_CORS_HEADERS } from './cors.js';
 import { parseProxyPath } from './proxy-path.js';
 import { writeSocketRefusal } from './refusal.js';
 import type { ProxyRuntime } from './runtime.js';
@@ -36,7 +37,7 @@ export function createUpgradeHandler(rt: ProxyRuntime): UpgradeHandler {
     req: IncomingMessage,
     socket: Duplex,
     refused: Refused,
-    cors: Record<string, string>,
+    cors: Readonly<Record<string, string>>,
     startMs: number,
   ): void => {
     logRefusal(rt, req, refused, startMs);
@@ -46,7 +47,7 @@ export function createUpgradeHandler(rt: ProxyRuntime): UpgradeHandler {
 
   const handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const startMs = performance.now();
-    const cors = options.cors?.responseHeaders(req.headers.origin) ?? {};
+    const cors = options.cors?.responseHeaders(req.headers.origin) ?? NO_CORS_HEADERS;
     const admission = admitRequest(
       rt,
       req,

@@ -32,7 +32,7 @@ export interface UpgradeExchange {
   readonly head: Buffer;
   readonly target: UpstreamTarget;
   readonly client: ClientInfo;
-  readonly corsHeaders: Record<string, string>;
+  readonly corsHeaders: Readonly<Record<string, string>>;
 }
 
 /** Callbacks of {@link proxyWebSocket}: exactly one of `onRefused` / `onOpen`, then `onClosed`. */

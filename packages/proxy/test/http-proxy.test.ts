@@ -380,12 +380,19 @@ describe('redirects', () => {
       {
         method: 'POST',
         body: 'x',
-        headers: { authorization: 'Bearer t', cookie: 'sid=1', 'x-keep': 'yes' },
+        headers: {
+          authorization: 'Bearer t',
+          cookie: 'sid=1',
+          'x-keep': 'yes',
+          'content-type': 'text/plain',
+        },
       },
     );
     expect(res.statusCode).toBe(200);
     const echo = (await res.body.json()) as Echo;
     expect(echo).toMatchObject({ method: 'GET', url: '/echo/final', bodyBytes: 0 });
+    expect(echo.headers['content-length']).toBeUndefined();
+    expect(echo.headers['content-type']).toBeUndefined();
     expect(echo.headers['authorization']).toBeUndefined();
     expect(echo.headers['cookie']).toBeUndefined();
     expect(echo.headers['x-keep']).toBe('yes');

@@ -20,7 +20,11 @@ export interface StreamFramerOptions {
 /** Kind of a frame found in the stream. */
 export type FrameKind = 'stun' | 'channel-data';
 
-/** Receives each frame. `frame` may view a pushed chunk: it is valid only during the call. */
+/**
+ * Receives each frame. `frame` is a view of a pushed chunk or a fresh copy made by the framer;
+ * the framer never writes to either afterwards, so the frame stays valid as long as the chunk's
+ * own memory is not reused by whoever pushed it.
+ */
 export type FrameHandler = (frame: Uint8Array, kind: FrameKind) => void;
 
 /** Bytes needed to classify a frame: the STUN header up to and including the magic cookie. */

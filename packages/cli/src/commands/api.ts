@@ -8,13 +8,13 @@
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import { createControlPlane } from '@cloudproxy/control';
+import { ApiProblem, createControlPlane } from '@cloudproxy/control';
 import type { ControlPlane } from '@cloudproxy/control';
 import type { Command } from 'commander';
-import pino from 'pino';
 import { resolveApiConfig } from '../config/api-options.js';
 import type { ApiCommandConfig, ApiFlags } from '../config/api-options.js';
 import { handleSignals } from '../lifecycle.js';
+import { createLogger } from '../logger.js';
 
 function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
@@ -63,33 +63,17 @@ function listen(server: http.Server, host: string, port: number): Promise<void> 
 
 /** Runs the API server until a signal stops it. */
 export async function runApi(config: ApiCommandConfig): Promise<void> {
-  const log = pino(
-    {
-      name: 'cloudproxy-api',
-      level: config.verbose ? 'debug' : 'info',
-      base: { pid: process.pid },
-      timestamp: pino.stdTimeFunctions.isoTime,
-      formatters: { level: (label) => ({ level: label }) },
-    },
-    pino.destination({ dest: 1, sync: true }),
-  );
-  const cp: ControlPlane = await createControlPlane({ ...config.control, logger: log });
+  const log = createLogger({ verbose: config.verbose, name: 'cloudproxy-api' });
+  const cp: ControlPlane = await createControlPlane({ ...config.control, logger: log.pino });
   if (cp.generatedAdminToken !== undefined)
     process.stderr.write(
       `cloudproxy api: generated the admin token (shown once, only its hash is stored):\n${cp.generatedAdminToken}\n`,
     );
   const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     if (cp.handle(req, res)) return;
-    res.writeHead(404, { 'content-type': 'application/problem+json' });
-    res.end(
-      JSON.stringify({
-        type: 'https://cloudproxy.dev/problems/not-found',
-        title: 'Not found',
-        status: 404,
-        detail: `no such resource ${req.url ?? ''}`,
-        code: 'not-found',
-      }),
-    );
+    const problem = new ApiProblem('not-found', `no such resource ${req.url ?? ''}`);
+    res.writeHead(problem.status, { 'content-type': 'application/problem+json' });
+    res.end(JSON.stringify(problem.toBody()));
   };
   const tls = readTls(config);
   const server = tls ? https.createServer(tls, handler) : http.createServer(handler);

@@ -31,33 +31,31 @@ import { createLogger } from '../logger.js';
 import { sdkRoutes } from '../sdk-bundle.js';
 import { createDemo } from '../demo/index.js';
 import { ensureSelfSignedCertificate } from '../tls-certificate.js';
+import type { CertificateFiles } from '../tls-certificate.js';
 
 export type { StartFlags } from '../config/start-config.js';
 
-/** A secret file of the data directory (mode 0600), created with `make()` on first start. */
-function ensureSecretFile(dataDir: string, name: string, make: () => string): string {
-  const file = path.join(dataDir, name);
+/** The TURN REST secret in `dataDir/turn-secret` (mode 0600), made on first start. */
+function ensureTurnSecret(dataDir: string): string {
+  const file = path.join(dataDir, 'turn-secret');
   if (!existsSync(file)) {
-    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    writeFileSync(file, `${make()}\n`, { mode: 0o600 });
+    writeFileSync(file, `${randomBytes(32).toString('base64url')}\n`, { mode: 0o600 });
   }
   chmodSync(file, 0o600);
   return readFileSync(file, 'utf8').trim();
 }
 
-const randomToken = (): string => randomBytes(32).toString('base64url');
-
 interface Prepared {
   readonly settings: StartSettings;
   readonly turn: LoadedTurnConfig;
-  readonly cert: { certFile: string; keyFile: string; generated: boolean };
+  readonly cert: CertificateFiles;
 }
 
 /** Resolves everything `start` needs, creating first-start files. */
 function prepare(flags: StartFlags): Prepared {
   const settings = resolveStartSettings(flags, readStartFile(flags.config));
   mkdirSync(settings.dataDir, { recursive: true, mode: 0o700 });
-  const secret = ensureSecretFile(settings.dataDir, 'turn-secret', randomToken);
+  const secret = ensureTurnSecret(settings.dataDir);
   const hosts = ['localhost', '127.0.0.1', '::1', os.hostname(), ...settings.listenIps];
   if (settings.publicHost) hosts.push(settings.publicHost);
   const userCert = settings.turn?.['cert'];
@@ -80,11 +78,9 @@ function publicHost(settings: StartSettings, relay: TurnServer): string {
   return settings.publicHost ?? relay.relayAddresses[0] ?? '127.0.0.1';
 }
 
-/** Creates the demo app and its API key on first start; returns demo credentials each start. */
-async function demoCredentials(control: ControlPlane): Promise<unknown> {
-  const existing = await control.apps.findAppByName('demo');
-  const app = existing ?? (await control.apps.createApp({ name: 'demo' }));
-  return control.apps.issueCredentials(app.appId, {
+/** Demo credentials of the `demo` app (created by the demo on first start), issued each start. */
+function demoCredentials(control: ControlPlane, appId: string): Promise<unknown> {
+  return control.apps.issueCredentials(appId, {
     channel: 'demo',
     uid: 'demo-user',
     ttl: 86_400,
@@ -138,15 +134,12 @@ export async function runStart(flags: StartFlags): Promise<void> {
     logger: log.pino,
     registry,
   });
-  const readTls = () => ({
-    cert: readFileSync(cert.certFile, 'utf8'),
-    key: readFileSync(cert.keyFile, 'utf8'),
-  });
+  const certificates = readCertificates(settings, cert);
   const demo = await createDemo({
     apps: control.apps,
     listenAddress: httpsHost,
     publicName: settings.publicHost,
-    certPem: readTls().cert,
+    certPem: certificates.cert,
     logger: log.pino,
     registry,
   });
@@ -160,7 +153,7 @@ export async function runStart(flags: StartFlags): Promise<void> {
     },
     httpsListenOptions(
       settings,
-      { host: httpsHost, port: https.port, certificates: readCertificates(settings, cert) },
+      { host: httpsHost, port: https.port, certificates },
       (socket, remote) => relay.acceptStream(socket, 'tls', remote),
     ),
   );
@@ -184,7 +177,7 @@ export async function runStart(flags: StartFlags): Promise<void> {
       ? `Admin token (shown once, only its hash is stored; --admin-token sets another): ${control.generatedAdminToken}`
       : '',
     'Demo credentials (app "demo", valid 24 hours):',
-    JSON.stringify(await demoCredentials(control), null, 2),
+    JSON.stringify(await demoCredentials(control, demo.appId), null, 2),
   ];
   process.stderr.write(`${lines.filter(Boolean).join('\n')}\n`);
   log.info(
@@ -200,9 +193,9 @@ export async function runStart(flags: StartFlags): Promise<void> {
   handleSignals(log, {
     reload: () => {
       relay.reload(prepare(flags).turn.server.auth);
-      const tls = readTls();
-      surface.setCertificates(readCertificates(settings, cert));
-      demo.setCertificate(tls.cert);
+      const renewed = readCertificates(settings, cert);
+      surface.setCertificates(renewed);
+      demo.setCertificate(renewed.cert);
     },
     stop: async () => {
       log.info({ event: 'drain', allocations: relay.core.allocationCount }, 'draining');

@@ -141,7 +141,7 @@ function port(name: string, text: string | undefined, fallback: number): number 
 const nonEmpty = (text: string | undefined): string | undefined => (text === '' ? undefined : text);
 
 /** The HTTPS port when none is configured and 443 cannot be bound. */
-export const DEFAULT_HTTPS_PORT = 8443;
+const DEFAULT_HTTPS_PORT = 8443;
 
 function ports(flags: StartFlags, file: StartFile) {
   return {

@@ -8,12 +8,12 @@ import { TurnConfigError } from './turn-config-error.js';
 import type { ExternalIpValue } from './turn-option-values.js';
 
 /** coturn's default Prometheus exporter port. */
-export const DEFAULT_PROMETHEUS_PORT = 9641;
+const DEFAULT_PROMETHEUS_PORT = 9641;
 /**
  * Default Prometheus exporter address: loopback, unlike coturn (all interfaces). Metrics name
  * users and peers; expose them deliberately with `--prometheus-address`.
  */
-export const DEFAULT_PROMETHEUS_ADDRESS = '127.0.0.1';
+const DEFAULT_PROMETHEUS_ADDRESS = '127.0.0.1';
 
 /** Options of the `cloudproxy turn` process itself, not of the TURN server. */
 export interface TurnCliOptions {

@@ -128,7 +128,7 @@ export function parseExternalIpValue(at: string, text: string): ExternalIpValue 
 }
 
 /** True for IPv4 or IPv6 address text without a zone id. */
-export function isIpText(text: string): boolean {
+function isIpText(text: string): boolean {
   return isIP(text) !== 0 && !text.includes('%');
 }
 

@@ -31,7 +31,7 @@ type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
 /** The name of the app the demo page's tokens belong to (created by `start`). */
-export const DEMO_APP_NAME = 'demo';
+const DEMO_APP_NAME = 'demo';
 
 /** Options of {@link createDemo}. */
 export interface DemoOptions {
@@ -48,6 +48,8 @@ export interface DemoOptions {
 
 /** The demo call's parts of a node. */
 export interface Demo {
+  /** The `demo` app the page's tokens belong to. */
+  readonly appId: string;
   /** HTTP routes of the surface: `/demo/token`. */
   readonly routes: ReadonlyMap<string, Handler>;
   /** WebSocket endpoints of the surface: `/demo/signal`. */
@@ -66,7 +68,7 @@ export interface Demo {
 }
 
 /** The address the internal proxy dials: the listener's, or loopback for a wildcard listener. */
-export function dialAddressOf(listenAddress: string | undefined): string {
+function dialAddressOf(listenAddress: string | undefined): string {
   if (listenAddress === undefined || listenAddress === '::' || listenAddress === '0.0.0.0')
     return '127.0.0.1';
   return listenAddress;
@@ -102,6 +104,7 @@ export async function createDemo(options: DemoOptions): Promise<Demo> {
     onError: (error) => options.logger?.error({ event: 'demo.token-failed', err: error }, 'demo'),
   });
   return {
+    appId: app.appId,
     routes: new Map([['/demo/token', token]]),
     upgrades: new Map([
       [

@@ -41,7 +41,7 @@ export interface SurfaceProxy {
 }
 
 /** `host:port` with IPv6 literals bracketed. */
-export function hostPort(host: string, port: number): string {
+function hostPort(host: string, port: number): string {
   return net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
@@ -51,7 +51,7 @@ export function signalProxyPath(upstream: SelfUpstream): string {
 }
 
 /** Whether a request target is the room service's proxy path (query allowed, nothing more). */
-export function isSignalProxyPath(url: string, path: string): boolean {
+function isSignalProxyPath(url: string, path: string): boolean {
   return url === path || url.startsWith(`${path}?`);
 }
 

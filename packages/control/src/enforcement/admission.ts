@@ -93,8 +93,11 @@ export class Admission {
     const owner = parseAppUsername(request.username);
     if (!owner) return { allow: true };
     const cached = this.#cache.get(owner.appId);
+    const reservation = cached?.reservations.get(this.#region);
     const refusal =
-      this.#checkApp(cached, request) ?? this.#checkRevoked(owner) ?? this.#checkLimits(owner);
+      this.#checkApp(cached, request) ??
+      this.#checkRevoked(owner) ??
+      this.#checkLimits(owner, reservation);
     if (refusal) {
       this.#metrics.refusals.inc({ reason: refusal.reason });
       if (refusal.code === 486) this.#metrics.quotaRefusals.inc({ reason: refusal.reason });
@@ -108,7 +111,6 @@ export class Admission {
     this.#meter.admitted(key, owner, request.transport, proxyUsers);
     this.#metrics.admissions.inc();
     this.#metrics.liveAllocations.inc();
-    const reservation = this.#reservation(owner.appId);
     return { allow: true, maxBps: reservation ? maxBpsOf(reservation.videoQuality) : undefined };
   }
 
@@ -134,10 +136,6 @@ export class Admission {
     return this.#live.get(appId)?.size ?? 0;
   }
 
-  #reservation(appId: string): Reservation | undefined {
-    return this.#cache.get(appId)?.reservations.get(this.#region);
-  }
-
   #checkApp(cached: CachedApp | undefined, request: AllocationRequestInfo): Refusal | undefined {
     if (!cached) return { code: 403, reason: 'unknown-app' };
     const { app } = cached;
@@ -155,12 +153,11 @@ export class Admission {
     return revoked ? { code: 403, reason: 'revoked' } : undefined;
   }
 
-  #checkLimits(owner: Owner): Refusal | undefined {
+  #checkLimits(owner: Owner, reservation: Reservation | undefined): Refusal | undefined {
     const channels = this.#live.get(owner.appId);
     const uids = channels?.get(owner.channel);
     const held = uids?.get(owner.uid) ?? 0;
     if (held >= MAX_ALLOCATIONS_PER_UID) return { code: 486, reason: 'max-allocations-per-uid' };
-    const reservation = this.#reservation(owner.appId);
     if (!reservation) return undefined;
     if (!uids && (channels?.size ?? 0) >= reservation.maxChannels)
       return { code: 486, reason: 'max-channels' };

@@ -4,12 +4,12 @@
  * `application/problem+json` with a stable code.
  * @module
  */
-import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { ApiProblem } from '../errors.js';
 import type { ControlMetrics } from '../metrics.js';
 import { scopedAppId } from '../routes/api-context.js';
+import { sha256Hex } from '../store/keys-repo.js';
 import type { Authenticator } from './auth.js';
 import { bearerOf } from './auth.js';
 import { parseJsonBody, queryObject, readBody, validate } from './body.js';
@@ -99,9 +99,7 @@ export class ApiServer {
 
   #rateLimit(req: IncomingMessage, token: string | undefined, nowMs: number): void {
     const key =
-      token === undefined
-        ? `ip:${req.socket.remoteAddress ?? ''}`
-        : `t:${createHash('sha256').update(token).digest('base64url')}`;
+      token === undefined ? `ip:${req.socket.remoteAddress ?? ''}` : `t:${sha256Hex(token)}`;
     const waitS = this.#limiter.take(key, nowMs);
     if (waitS > 0)
       throw new ApiProblem('rate-limited', `too many requests; retry in ${waitS} s`, {

@@ -4,7 +4,7 @@
  * its SHA-256) or a client token (`cpt.…`, verified statelessly).
  * @module
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { CLIENT_TOKEN_PREFIX, verifyClientToken } from '../credentials/client-token.js';
 import { ApiProblem } from '../errors.js';
 import { API_KEY_PREFIX, sha256Hex } from '../store/keys-repo.js';
@@ -51,9 +51,13 @@ export class Authenticator {
       if (!scope) throw new ApiProblem('unauthorized', 'client token invalid or expired');
       return { kind: 'client', scope };
     }
-    const given = createHash('sha256').update(token).digest();
-    if (timingSafeEqual(given, this.#adminSha256)) return { kind: 'admin' };
+    if (this.isAdmin(token)) return { kind: 'admin' };
     throw new ApiProblem('unauthorized', 'unknown bearer token');
+  }
+
+  /** Whether `token` is the admin token (its SHA-256 compared in constant time). */
+  isAdmin(token: string): boolean {
+    return timingSafeEqual(Buffer.from(sha256Hex(token), 'hex'), this.#adminSha256);
   }
 
   async #appKey(token: string, nowMs: number): Promise<Principal> {

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { ApiProblem } from '../errors.js';
 import { defineRoute } from '../http/route.js';
-import type { Principal, Route } from '../http/route.js';
+import type { Principal, Reply, Route } from '../http/route.js';
 import {
   clientTokenBody,
   credentialsBody,
@@ -23,6 +23,11 @@ const APP_OR_ADMIN = ['admin', 'app'] as const;
 
 function appIdOf(params: Readonly<Record<string, string>>): string {
   return params['appId'] ?? '';
+}
+
+/** A JSON reply of a synchronous service answer. */
+function reply(status: number, json: unknown): Promise<Reply> {
+  return Promise.resolve({ status, json });
 }
 
 /** A client token may fetch credentials for its own channel and uid only. */
@@ -48,10 +53,7 @@ export function accessRoutes(api: ApiContext): Route[] {
       response: credentialsSchema,
       handler: ({ params, body, principal }) => {
         checkClientScope(principal, body.channel, body.uid);
-        return Promise.resolve({
-          status: 200,
-          json: api.access.issueCredentials(appIdOf(params), body),
-        });
+        return reply(200, api.access.issueCredentials(appIdOf(params), body));
       },
     }),
     defineRoute({
@@ -68,10 +70,7 @@ export function accessRoutes(api: ApiContext): Route[] {
         uris: z.array(z.string()),
       }),
       handler: ({ params, query }) =>
-        Promise.resolve({
-          status: 200,
-          json: api.access.turnRestCredentials(appIdOf(params), query),
-        }),
+        reply(200, api.access.turnRestCredentials(appIdOf(params), query)),
     }),
     defineRoute({
       method: 'POST',
@@ -82,8 +81,7 @@ export function accessRoutes(api: ApiContext): Route[] {
       body: clientTokenBody,
       response: z.object({ token: z.string(), expiresAt: z.string() }),
       status: 201,
-      handler: ({ params, body }) =>
-        Promise.resolve({ status: 201, json: api.access.issueClientToken(appIdOf(params), body) }),
+      handler: ({ params, body }) => reply(201, api.access.issueClientToken(appIdOf(params), body)),
     }),
     defineRoute({
       method: 'POST',

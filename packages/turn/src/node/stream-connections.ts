@@ -66,11 +66,10 @@ export class StreamConnections {
     const framer = new StreamFramer((frame, kind) => {
       if (kind === 'channel-data') {
         const binding = core.channelTarget(client.key, frame);
-        if (binding) {
-          // Copy: the frame may view the framer's buffer, and a UDP send completes later.
-          const payload = Buffer.from(frame.subarray(4));
-          binding.relay.sink.send(payload, binding.peer.port, binding.peer.address);
-        }
+        // No copy although the UDP send completes later: the frame views a chunk the socket
+        // allocated for this read (or a copy the framer made), and nothing writes to it again.
+        if (binding)
+          binding.relay.sink.send(frame.subarray(4), binding.peer.port, binding.peer.address);
         return;
       }
       run(core.handleClientPacket(client, frame));

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # System packages the real-client tests and the benchmarks drive, from Debian: coturn
 # (turnserver and its turnutils_* clients), chromium, openssl, nginx and wrk (the signaling
-# proxy's benchmark peer and load), PostgreSQL (the control plane's second store) and nftables
+# proxy's benchmark peer and load), PostgreSQL and Redis (the stores of a cluster) and nftables
 # with iproute2 (the firewall of the network-namespace tests).
 # Idempotent: installs only what is missing (as root: one `apt-get update`, one
 # `apt-get install`), then stops a system turnserver that Debian's coturn service may have
@@ -21,19 +21,20 @@ have wrk || missing+=(wrk)
 have nft || missing+=(nftables)
 have ip || missing+=(iproute2)
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
+have redis-server || missing+=(redis-server)
 
 if ((${#missing[@]} > 0)); then
   echo "install-deps: missing ${missing[*]}"
   if [[ "$(id -u)" -ne 0 ]]; then
     echo "install-deps: error: not root; install the Debian packages yourself:" >&2
-    echo "  sudo apt-get update && sudo apt-get install -y coturn chromium openssl nginx-light wrk postgresql nftables iproute2" >&2
+    echo "  sudo apt-get update && sudo apt-get install -y coturn chromium openssl nginx-light wrk postgresql redis-server nftables iproute2" >&2
     exit 1
   fi
   export DEBIAN_FRONTEND=noninteractive
   # Wait (bounded) for another apt/dpkg run to release its locks instead of failing at once.
   apt_opts=(-o DPkg::Lock::Timeout=600)
   apt-get "${apt_opts[@]}" update
-  apt-get "${apt_opts[@]}" install -y coturn chromium openssl nginx-light wrk postgresql nftables iproute2
+  apt-get "${apt_opts[@]}" install -y coturn chromium openssl nginx-light wrk postgresql redis-server nftables iproute2
   for bin in turnserver turnutils_uclient chromium openssl; do
     have "$bin" || {
       echo "install-deps: error: $bin still missing after apt-get install" >&2

@@ -11,11 +11,13 @@
 // (`npm run bench` builds first and runs it after turn-relay.mjs.)
 import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { processUsage } from './lib/proc.mjs';
+import { freePort, sleep } from './lib/net.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const stun = await import(path.join(ROOT, 'packages/stun/dist/index.js'));
@@ -35,20 +37,12 @@ const CLIENT_COUNTS = opts.clients.split(',').map(Number);
 const USER = 'bench';
 const PASSWORD = 'bench-password';
 const CHANNEL = 0x4000;
-const TICKS_PER_S = 100; // USER_HZ on Linux
 
-/** A free UDP port on 127.0.0.1. */
-async function freePort() {
-  const s = dgram.createSocket('udp4');
-  await new Promise((resolve) => s.bind(0, '127.0.0.1', resolve));
-  const { port } = s.address();
-  s.close();
-  return port;
-}
-
-function cpuTicks(pid) {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return Number(fields[11]) + Number(fields[12]);
+/** CPU seconds (utime+stime, all threads) of `pid`, from /proc/PID/stat. */
+function cpuSeconds(pid) {
+  const usage = processUsage(pid);
+  if (!usage) throw new Error(`process ${pid} is gone`);
+  return usage.cpuS;
 }
 
 function start(file, args) {
@@ -57,8 +51,6 @@ function start(file, args) {
   child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
   return { child, stderr: () => stderr };
 }
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** One client socket: with `turn`, an allocation and a channel bound to the echo peer. */
 async function openClient(serverPort, peerPort, turn) {
@@ -230,21 +222,21 @@ async function runServer(name, serverPort, peerPort, work, count) {
   try {
     await sleep(1200);
     if (server.child.exitCode !== null) throw new Error(`${name} exited: ${server.stderr()}`);
-    const before = cpuTicks(server.child.pid);
+    const before = cpuSeconds(server.child.pid);
     const { sent, received } = await drive(
       serverPort,
       peerPort,
       name !== 'node:dgram floor',
       count,
     );
-    const ticks = cpuTicks(server.child.pid) - before;
+    const cpuS = cpuSeconds(server.child.pid) - before;
     return {
       name,
       clients: count,
       sent,
       received,
-      cpuS: ticks / TICKS_PER_S,
-      usPerMsg: (ticks / TICKS_PER_S / received) * 1e6,
+      cpuS,
+      usPerMsg: (cpuS / received) * 1e6,
     };
   } finally {
     server.child.kill('SIGKILL');

@@ -12,16 +12,17 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { processUsage } from './lib/proc.mjs';
+import { freePorts } from './lib/net.mjs';
+import { median } from './lib/stats.mjs';
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '..');
 const UCLIENT_BIN = '/usr/bin/turnutils_uclient';
 const PEER_BIN = '/usr/bin/turnutils_peer';
 const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef';
-const CLK_TCK = 100;
 const RUN_TIMEOUT_MS = 25_000;
 
 function option(name, fallback) {
@@ -37,20 +38,11 @@ const opts = {
   out: path.join(REPO_ROOT, 'bench/results'),
 };
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function cpuTicks(pid) {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return Number(fields[11]) + Number(fields[12]);
+/** CPU seconds (utime+stime, all threads) of `pid`, from /proc/PID/stat. */
+function cpuSeconds(pid) {
+  const usage = processUsage(pid);
+  if (!usage) throw new Error(`process ${pid} is gone`);
+  return usage.cpuS;
 }
 
 function start(file, args) {
@@ -145,20 +137,9 @@ function runUclient(port, peerPort, user, messages = opts.messages) {
   });
 }
 
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
 async function main() {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bench-one-port-'));
-  const [httpsPort, turnPort, turnTlsPort, peerPort] = await Promise.all([
-    freePort(),
-    freePort(),
-    freePort(),
-    freePort(),
-  ]);
+  const [httpsPort, turnPort, turnTlsPort, peerPort] = await freePorts(4);
   const peer = start(PEER_BIN, ['-L', '127.0.0.1', '-p', String(peerPort)]);
   const server = start(process.execPath, [
     path.join(REPO_ROOT, 'bin/cloudproxy.js'),
@@ -191,11 +172,11 @@ async function main() {
     for (let round = 0; round < opts.rounds; round++) {
       const order = round % 2 === 0 ? ['shared', 'dedicated'] : ['dedicated', 'shared'];
       for (const which of order) {
-        const cpuBefore = cpuTicks(server.child.pid);
+        const cpuBefore = cpuSeconds(server.child.pid);
         const t0 = performance.now();
         const result = await runUclient(ports[which], peerPort, user);
         const seconds = (performance.now() - t0) / 1000;
-        const cpuS = (cpuTicks(server.child.pid) - cpuBefore) / CLK_TCK;
+        const cpuS = cpuSeconds(server.child.pid) - cpuBefore;
         // Each message crosses the relay twice (client → peer, peer → client).
         const relayed = result.sent + result.received;
         runs.push({

@@ -2,7 +2,7 @@
 # System packages the real-client tests and the benchmarks drive, from Debian: coturn
 # (turnserver and its turnutils_* clients), chromium, openssl, nginx and wrk (the signaling
 # proxy's benchmark peer and load), PostgreSQL and Redis (the stores of a cluster) and nftables
-# with iproute2 (the firewall of the network-namespace tests).
+# with iproute2 (the firewall of the network-namespace tests), and libfaketime (clock-jump tests).
 # Idempotent: installs only what is missing (as root: one `apt-get update`, one
 # `apt-get install`), then stops a system turnserver that Debian's coturn service may have
 # started, by its pidfile only (never by process name). Tests start their own nginx and
@@ -22,19 +22,20 @@ have nft || missing+=(nftables)
 have ip || missing+=(iproute2)
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 have redis-server || missing+=(redis-server)
+[[ -e /usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1 ]] || missing+=(faketime)
 
 if ((${#missing[@]} > 0)); then
   echo "install-deps: missing ${missing[*]}"
   if [[ "$(id -u)" -ne 0 ]]; then
     echo "install-deps: error: not root; install the Debian packages yourself:" >&2
-    echo "  sudo apt-get update && sudo apt-get install -y coturn chromium openssl nginx-light wrk postgresql redis-server nftables iproute2" >&2
+    echo "  sudo apt-get update && sudo apt-get install -y coturn chromium openssl nginx-light wrk postgresql redis-server nftables iproute2 faketime" >&2
     exit 1
   fi
   export DEBIAN_FRONTEND=noninteractive
   # Wait (bounded) for another apt/dpkg run to release its locks instead of failing at once.
   apt_opts=(-o DPkg::Lock::Timeout=600)
   apt-get "${apt_opts[@]}" update
-  apt-get "${apt_opts[@]}" install -y coturn chromium openssl nginx-light wrk postgresql redis-server nftables iproute2
+  apt-get "${apt_opts[@]}" install -y coturn chromium openssl nginx-light wrk postgresql redis-server nftables iproute2 faketime
   for bin in turnserver turnutils_uclient chromium openssl; do
     have "$bin" || {
       echo "install-deps: error: $bin still missing after apt-get install" >&2

@@ -260,6 +260,54 @@ describe('cloudproxy proxy', () => {
     expect(badCors.stderr).toContain('credentials');
   });
 
+  it('runs --workers 2 behind one port: restarts a killed worker, stops all on SIGTERM', async () => {
+    const proxy = await startProxy([
+      ...baseArgs(),
+      '--workers',
+      '2',
+      '--allow-host',
+      '127.0.0.1',
+      '--allow-private-upstream',
+      '127.0.0.0/8',
+    ]);
+    expect(proxy.output()).toContain('"workers":2');
+    const url = `${proxy.base}/127.0.0.1:${upstream.port}/echo`;
+    const proxied = async (): Promise<number> => {
+      const res = await request(url, { dispatcher: client });
+      await res.body.dump();
+      return res.statusCode;
+    };
+    expect(await proxied()).toBe(200);
+    const childrenOf = (pid: number): number[] =>
+      readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+        .trim()
+        .split(/\s+/)
+        .filter((text) => text !== '')
+        .map(Number);
+    const pid = proxy.child.pid ?? 0;
+    const workers = childrenOf(pid);
+    expect(workers).toHaveLength(2);
+    process.kill(workers[0] ?? 0, 'SIGKILL');
+    // The log is written in batches: wait for the line as well as for the new worker.
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      const now = childrenOf(pid);
+      const logged = proxy.output().includes('"event":"worker.exit"');
+      if (logged && now.length === 2 && !now.includes(workers[0] ?? 0)) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(childrenOf(pid)).not.toContain(workers[0]);
+    expect(childrenOf(pid)).toHaveLength(2);
+    expect(proxy.output()).toContain('"event":"worker.exit"');
+    for (let i = 0; i < 4; i++) expect(await proxied()).toBe(200);
+
+    const remaining = childrenOf(pid);
+    proxy.child.kill('SIGTERM');
+    const [code] = (await once(proxy.child, 'exit')) as [number | null];
+    expect(code).toBe(0);
+    for (const worker of remaining) expect(() => process.kill(worker, 0)).toThrow();
+  });
+
   it('is documented option by option in docs/cli-proxy.md', () => {
     const doc = readFileSync(path.join(REPO_ROOT, 'docs/cli-proxy.md'), 'utf8');
     for (const option of PROXY_OPTIONS) expect(doc).toContain(`| \`--${option.name}`);

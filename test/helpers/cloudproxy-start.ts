@@ -44,6 +44,8 @@ export interface StartOptions {
   readonly adminToken?: string;
   readonly extraArgs?: readonly string[];
   readonly env?: Record<string, string>;
+  /** Pass `--allow-loopback-peers` (default true); false keeps the production peer policy. */
+  readonly allowLoopbackPeers?: boolean;
 }
 
 function request(
@@ -123,7 +125,7 @@ export async function startSystem(opts: StartOptions = {}): Promise<StartedSyste
     '127.0.0.1',
     '--relay-ip',
     '127.0.0.1',
-    '--allow-loopback-peers',
+    ...(opts.allowLoopbackPeers === false ? [] : ['--allow-loopback-peers']),
     ...(adminToken ? ['--admin-token', adminToken] : []),
     ...(opts.extraArgs ?? []),
   ];

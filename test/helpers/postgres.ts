@@ -21,6 +21,10 @@ export interface PostgresServer {
   readonly port: number;
   /** Creates another empty database and returns its URL. */
   createDatabase(name: string): Promise<string>;
+  /** Stops the server (`pg_ctl stop -m fast`) and keeps its data, for outage tests. */
+  pause(): Promise<void>;
+  /** Starts a paused server again on the same port with the same data. */
+  resume(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -135,6 +139,15 @@ export async function startPostgres(database = 'cloudproxy_test'): Promise<Postg
       url,
       port,
       createDatabase,
+      pause: async () => {
+        await pgTool(bin, 'pg_ctl', ['-D', data, '-m', 'fast', 'stop', '-w', '-t', '30']);
+      },
+      resume: async () => {
+        await pgTool(bin, 'pg_ctl', [
+          ...['-D', data, '-l', path.join(dir, 'server.log'), '-o', serverOptions],
+          ...['-w', '-t', '60', 'start'],
+        ]);
+      },
       stop: async () => {
         if (stopped) return;
         stopped = true;

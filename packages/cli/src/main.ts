@@ -11,6 +11,7 @@ import type { StartFlags } from './commands/start.js';
 import { loadConfig, runTurn } from './commands/turn.js';
 import { registerProxyCommand } from './commands/proxy.js';
 import { registerApiCommand } from './commands/api.js';
+import { registerNodeCommand } from './commands/node.js';
 
 const VERSION = '0.1.0';
 
@@ -32,6 +33,10 @@ async function main(argv: string[]): Promise<void> {
     .command('start')
     .description('run the whole system in one process with embedded defaults')
     .option('--config <file>', 'YAML configuration (cloudproxy.yaml)')
+    .option(
+      '--strict-config-permissions',
+      'refuse a --config file that others may read and that holds secrets (else a warning)',
+    )
     .option('--data-dir <dir>', 'data directory: store, secrets, certificates (default ./data)')
     .option(
       '--https-port <n>',
@@ -47,6 +52,20 @@ async function main(argv: string[]): Promise<void> {
     .option('--public-host <name>', 'host name or address clients use to reach this node')
     .option('--database-url <url>', 'PostgreSQL (postgres://…) instead of SQLite in the data dir')
     .option('--no-shared-turn', 'do not serve TURN over TLS on the HTTPS port')
+    .option('--role <role>', 'cluster role: all (default), relay (TURN) or api (HTTPS, no TURN)')
+    .option(
+      '--redis-url <url>',
+      'cluster mode: Redis (or CLOUDPROXY_REDIS_URL); needs --database-url',
+    )
+    .option('--node-id <id>', 'cluster node id, unique and stable (default the host name)')
+    .option(
+      '--capacity <n>',
+      'most allocations before redirecting to other nodes (default 0: none)',
+    )
+    .option('--region-order <regions...>', 'regions to try when the requested one has no node')
+    .option('--heartbeat-ms <ms>', 'cluster heartbeat period (default 1000)')
+    .option('--node-ttl-ms <ms>', 'a silent node is gone after this (default 5000)')
+    .option('--usage-interval-ms <ms>', 'usage push/flush period (default 10000)')
     .option(
       '--proxy-protocol-from <cidr...>',
       'load balancers that send a PROXY protocol v1/v2 header (HTTPS port, TURN TCP/TLS)',
@@ -72,6 +91,7 @@ async function main(argv: string[]): Promise<void> {
     });
   registerProxyCommand(program);
   registerApiCommand(program);
+  registerNodeCommand(program);
   await program.parseAsync(argv);
 }
 

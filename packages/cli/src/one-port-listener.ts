@@ -18,7 +18,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { TransportAddress } from '@cloudproxy/stun';
-import { proxiedClient, readProxyHeader } from '@cloudproxy/turn/node';
+import { proxiedClient, readProxyHeader, withTlsPolicy } from '@cloudproxy/turn/node';
 import type { ProxySources } from '@cloudproxy/turn/node';
 import { classifyFirstBytes } from './first-bytes.js';
 
@@ -78,7 +78,7 @@ interface SniContext {
 }
 
 function secureContextOptions(cert: string, key: string): tls.SecureContextOptions {
-  return { cert, key, minVersion: 'TLSv1.2' };
+  return withTlsPolicy({ cert, key });
 }
 
 /** Whether SNI `name` matches `pattern` (exact, or `*.domain` for exactly one more label). */

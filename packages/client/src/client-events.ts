@@ -7,6 +7,7 @@ import type { RelayTransport } from './ice-url.js';
 import type { ProxyMode } from './modes.js';
 import type { ConnectionPhase } from './rtc-config.js';
 import type { FallbackReason } from './auto-fallback.js';
+import type { RecoveryReason } from './ice-recovery.js';
 
 /** Payload of `proxy-connected`: a watched connection is up through the relay. */
 export interface ProxyConnectedEvent {
@@ -38,6 +39,23 @@ export interface CredentialsRefreshedEvent {
   readonly peerConnection: RTCPeerConnection;
 }
 
+/** Payload of `reconnecting`: a relayed connection lost ICE and is being restarted. */
+export interface ReconnectingEvent {
+  /** 1 for the first attempt of this loss. */
+  readonly attempt: number;
+  readonly reason: RecoveryReason;
+  readonly peerConnection: RTCPeerConnection;
+}
+
+/** Payload of `reconnected`: a relayed connection is up again after `reconnecting`. */
+export interface ReconnectedEvent {
+  /** Attempts it took. */
+  readonly attempts: number;
+  /** Milliseconds from the loss (ICE disconnected or failed) to the reconnection. */
+  readonly elapsedMs: number;
+  readonly peerConnection: RTCPeerConnection;
+}
+
 /**
  * Events of a {@link CloudProxyClient} (event name → payload):
  * - `is-using-cloud-proxy`: after each (re)connection, whether the selected candidate pair's
@@ -45,14 +63,18 @@ export interface CredentialsRefreshedEvent {
  * - `proxy-connected`: after a connection through the relay;
  * - `fallback`: `auto` left the direct path;
  * - `credentials-refreshed`: credentials were renewed on a live connection;
+ * - `reconnecting` / `reconnected`: a relayed connection lost ICE, and an ICE restart with fresh
+ *   credentials began / brought it back;
  * - `error`: a failure in the background (credential refresh, fallback, giving up after the
- *   relay attempt of `auto` failed).
+ *   relay attempt of `auto` failed, giving up reconnecting).
  */
 export interface ClientEventMap {
   'is-using-cloud-proxy': boolean;
   'proxy-connected': ProxyConnectedEvent;
   fallback: FallbackEvent;
   'credentials-refreshed': CredentialsRefreshedEvent;
+  reconnecting: ReconnectingEvent;
+  reconnected: ReconnectedEvent;
   error: CloudProxyError;
 }
 

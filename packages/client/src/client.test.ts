@@ -70,12 +70,16 @@ function collect(client: CloudProxyClient): { [K in keyof ClientEventMap]: Clien
     'proxy-connected': [] as ClientEventMap['proxy-connected'][],
     fallback: [] as ClientEventMap['fallback'][],
     'credentials-refreshed': [] as ClientEventMap['credentials-refreshed'][],
+    reconnecting: [] as ClientEventMap['reconnecting'][],
+    reconnected: [] as ClientEventMap['reconnected'][],
     error: [] as CloudProxyError[],
   };
   client.on('is-using-cloud-proxy', (v) => events['is-using-cloud-proxy'].push(v));
   client.on('proxy-connected', (e) => events['proxy-connected'].push(e));
   client.on('fallback', (e) => events.fallback.push(e));
   client.on('credentials-refreshed', (e) => events['credentials-refreshed'].push(e));
+  client.on('reconnecting', (e) => events.reconnecting.push(e));
+  client.on('reconnected', (e) => events.reconnected.push(e));
   client.on('error', (e) => events.error.push(e));
   return events;
 }
@@ -436,5 +440,87 @@ describe('credential refresh', () => {
     const pc = await fakePc(client);
     await vi.advanceTimersByTimeAsync(24 * 3_600_000);
     expect(pc.setConfigurations).toHaveLength(0);
+  });
+});
+
+describe('reconnection after ICE is lost', () => {
+  function relayClient(options: ClientOptions = {}): {
+    client: CloudProxyClient;
+    calls: number;
+    events: ReturnType<typeof collect>;
+  } {
+    const state = { client: undefined as unknown as CloudProxyClient, calls: 0 };
+    state.client = makeClient({
+      credentials: (): IssuedCredentials => {
+        state.calls++;
+        return {
+          iceServers: [
+            {
+              urls: 'turn:relay.example.com?transport=udp',
+              username: `u${state.calls}`,
+              credential: 'p',
+            },
+          ],
+          expiresAt: Date.now() + 3_600_000,
+        };
+      },
+      ...options,
+    });
+    state.client.startProxyServer('force-udp');
+    return {
+      client: state.client,
+      get calls() {
+        return state.calls;
+      },
+      events: collect(state.client),
+    };
+  }
+
+  it('waits out a short disconnection, then restarts ICE with fresh credentials', async () => {
+    const r = relayClient();
+    const pc = await fakePc(r.client);
+    pc.set('connected', 'connected');
+    pc.set('disconnected', 'disconnected');
+    await vi.advanceTimersByTimeAsync(4999);
+    expect(pc.restarts).toBe(0);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(r.events.reconnecting.map((e) => [e.attempt, e.reason])).toEqual([
+      [1, 'ice-disconnected'],
+    ]);
+    expect(r.calls).toBe(2);
+    expect(pc.restarts).toBe(1);
+    expect(pc.setConfigurations.at(-1)?.iceServers?.[0]?.username).toBe('u2');
+    pc.set('connected', 'connected');
+    expect(r.events.reconnected.map((e) => [e.attempts, e.elapsedMs])).toEqual([[1, 5000]]);
+    expect(r.events.error).toEqual([]);
+  });
+
+  it('restarts at once on failed and gives up with CONNECTION_FAILED after the last attempt', async () => {
+    const r = relayClient({ reconnect: { attemptTimeoutMs: 1000, retryDelaysMs: [500] } });
+    const pc = await fakePc(r.client);
+    pc.set('connected', 'connected');
+    pc.set('failed', 'failed');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(pc.restarts).toBe(1);
+    await vi.advanceTimersByTimeAsync(1500);
+    expect(pc.restarts).toBe(2);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(r.events.reconnecting.map((e) => e.attempt)).toEqual([1, 2]);
+    expect(r.events.error.map((e) => e.code)).toEqual(['CONNECTION_FAILED']);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(pc.restarts).toBe(2);
+  });
+
+  it('does nothing with reconnect: false or before the first connection', async () => {
+    const off = relayClient({ reconnect: false });
+    const pcOff = await fakePc(off.client);
+    pcOff.set('connected', 'connected');
+    pcOff.set('failed', 'failed');
+    const never = relayClient();
+    const pcNever = await fakePc(never.client);
+    pcNever.set('failed', 'failed');
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(pcOff.restarts + pcNever.restarts).toBe(0);
+    expect([...off.events.reconnecting, ...never.events.reconnecting]).toEqual([]);
   });
 });

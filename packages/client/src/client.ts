@@ -187,6 +187,7 @@ export class CloudProxyClient {
       directTimeoutMs: this.#options.directTimeoutMs,
       relayTimeoutMs: this.#options.relayTimeoutMs,
       restartIceOnRefresh: this.#options.restartIceOnRefresh,
+      reconnect: this.#options.reconnect,
       emit: (event, payload) => {
         this.#emitter.emit(event, payload);
       },

@@ -138,7 +138,7 @@ export const CLIENT_ERROR_CODES: readonly ClientErrorCodeEntry[] = [
   {
     code: 'CONNECTION_FAILED',
     description:
-      '`auto` gave up on a connection: the relay attempt after the fallback did not connect within `autoFallback.relayTimeoutMs`, or failed after connecting. Reported through the `error` event; there is no second fallback.',
+      '`auto` gave up on a connection (the relay attempt after the fallback did not connect within `autoFallback.relayTimeoutMs`, or failed after connecting; there is no second fallback), or reconnection of a relayed connection gave up after its last attempt (`reconnect.retryDelaysMs`). Reported through the `error` event.',
   },
   {
     code: 'CONFIGURATION_FAILED',

@@ -14,6 +14,8 @@ export type {
   CredentialsRefreshedEvent,
   FallbackEvent,
   ProxyConnectedEvent,
+  ReconnectedEvent,
+  ReconnectingEvent,
 } from './client-events.js';
 export type { Handler } from './emitter.js';
 export {
@@ -32,6 +34,7 @@ export {
 } from './options.js';
 export type {
   AutoFallbackConfiguration,
+  ReconnectConfiguration,
   ClientOptions,
   NetworkConfiguration,
   PeerConnectionConstructor,
@@ -54,3 +57,9 @@ export { rewriteUrl } from './proxy-url.js';
 export type { ProxyConfiguration, ResolvedProxy } from './proxy-url.js';
 export type { ConnectionPhase } from './rtc-config.js';
 export type { FallbackReason } from './auto-fallback.js';
+export {
+  DEFAULT_ATTEMPT_TIMEOUT_MS,
+  DEFAULT_DISCONNECTED_TIMEOUT_MS,
+  DEFAULT_RETRY_DELAYS_MS,
+} from './ice-recovery.js';
+export type { RecoveryReason } from './ice-recovery.js';

@@ -11,6 +11,12 @@ import {
   type IceServerConfig,
   type ValidatedIceServer,
 } from './ice-servers.js';
+import {
+  DEFAULT_ATTEMPT_TIMEOUT_MS,
+  DEFAULT_DISCONNECTED_TIMEOUT_MS,
+  DEFAULT_RETRY_DELAYS_MS,
+  type IceRecoveryOptions,
+} from './ice-recovery.js';
 import { validateMobileMediaProxy, type MobileMediaProxy } from './mobile-profile.js';
 import { resolveMode, type ProxyMode, type ProxyModeInput } from './modes.js';
 import {
@@ -49,6 +55,19 @@ export interface AutoFallbackConfiguration {
   readonly relayTimeoutMs?: number;
 }
 
+/**
+ * Recovery of relayed connections (`force-udp`, `force-tcp`) after ICE is lost: fresh
+ * credentials, `setConfiguration`, `restartIce()`, bounded attempts.
+ */
+export interface ReconnectConfiguration {
+  /** How long ICE may stay `disconnected` before a restart; default 5000. */
+  readonly disconnectedTimeoutMs?: number;
+  /** How long one attempt may take to reconnect; default 15000. */
+  readonly attemptTimeoutMs?: number;
+  /** Delays before the 2nd, 3rd, … attempt; default [1000, 2000, 4000, 8000] (5 attempts). */
+  readonly retryDelaysMs?: readonly number[];
+}
+
 /** Options of `createClient`. */
 export interface ClientOptions {
   readonly networkConfiguration?: NetworkConfiguration;
@@ -68,6 +87,8 @@ export interface ClientOptions {
    * renegotiate). Default true.
    */
   readonly restartIceOnRefresh?: boolean;
+  /** Reconnect relayed connections after ICE is lost (default on); `false` turns it off. */
+  readonly reconnect?: boolean | ReconnectConfiguration;
   /** A `fetch` implementation; default `globalThis.fetch`. */
   readonly fetch?: typeof fetch;
   /** A WebSocket implementation; default `globalThis.WebSocket` (absent in Node 20). */
@@ -86,6 +107,8 @@ export interface ResolvedClientOptions {
   readonly directTimeoutMs: number;
   readonly relayTimeoutMs: number;
   readonly restartIceOnRefresh: boolean;
+  /** Undefined when reconnection is off. */
+  readonly reconnect: IceRecoveryOptions | undefined;
   readonly fetch: typeof fetch | undefined;
   readonly WebSocket: WebSocketConstructor | undefined;
   readonly RTCPeerConnection: PeerConnectionConstructor | undefined;
@@ -114,6 +137,35 @@ function timeout(value: unknown, field: string, fallback: number): number {
     invalid(field, `expected a positive number of milliseconds, got ${describeValue(value)}`);
   }
   return value;
+}
+
+function delays(value: unknown, field: string): readonly number[] {
+  if (value === undefined) return DEFAULT_RETRY_DELAYS_MS;
+  const ok =
+    Array.isArray(value) &&
+    value.length <= 20 &&
+    value.every((v) => typeof v === 'number' && Number.isFinite(v) && v >= 0);
+  if (!ok)
+    invalid(field, `expected at most 20 delays in milliseconds ≥ 0, got ${describeValue(value)}`);
+  return [...(value as number[])];
+}
+
+function resolveReconnect(value: unknown): IceRecoveryOptions | undefined {
+  if (value === false) return undefined;
+  const r = value === true ? undefined : optionalRecord(value, 'reconnect');
+  return {
+    disconnectedTimeoutMs: timeout(
+      r?.['disconnectedTimeoutMs'],
+      'reconnect.disconnectedTimeoutMs',
+      DEFAULT_DISCONNECTED_TIMEOUT_MS,
+    ),
+    attemptTimeoutMs: timeout(
+      r?.['attemptTimeoutMs'],
+      'reconnect.attemptTimeoutMs',
+      DEFAULT_ATTEMPT_TIMEOUT_MS,
+    ),
+    retryDelaysMs: delays(r?.['retryDelaysMs'], 'reconnect.retryDelaysMs'),
+  };
 }
 
 function functionOption(value: unknown, field: string): unknown {
@@ -173,6 +225,7 @@ export function resolveClientOptions(options: unknown = {}): ResolvedClientOptio
       DEFAULT_RELAY_TIMEOUT_MS,
     ),
     restartIceOnRefresh: restart ?? true,
+    reconnect: resolveReconnect(opts['reconnect']),
     fetch: functionOption(opts['fetch'], 'fetch') as typeof fetch | undefined,
     WebSocket: functionOption(opts['WebSocket'], 'WebSocket') as WebSocketConstructor | undefined,
     RTCPeerConnection: functionOption(opts['RTCPeerConnection'], 'RTCPeerConnection') as

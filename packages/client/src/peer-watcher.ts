@@ -8,6 +8,7 @@ import { AutoFallback, type AutoAction } from './auto-fallback.js';
 import type { ClientEventMap } from './client-events.js';
 import type { CredentialProvider, Credentials } from './credentials.js';
 import { ClientErrorCode, CloudProxyError, isCloudProxyError } from './errors.js';
+import { IceRecovery, type IceRecoveryOptions, type RecoveryAction } from './ice-recovery.js';
 import type { ProxyMode } from './modes.js';
 import { refreshDelayMs, retryDelayMs } from './refresh-schedule.js';
 import { buildRtcConfiguration, type ConnectionPhase } from './rtc-config.js';
@@ -27,6 +28,8 @@ export interface WatcherContext {
   readonly directTimeoutMs: number;
   readonly relayTimeoutMs: number;
   readonly restartIceOnRefresh: boolean;
+  /** Recovery after ICE is lost (relay modes only); undefined: off. */
+  readonly reconnect: IceRecoveryOptions | undefined;
   readonly emit: <K extends keyof ClientEventMap>(event: K, payload: ClientEventMap[K]) => void;
   readonly nowMs: () => number;
 }
@@ -48,12 +51,14 @@ export class PeerWatcher {
   readonly #ctx: WatcherContext;
   readonly #createdAtMs: number;
   readonly #fallback: AutoFallback | undefined;
+  readonly #recovery: IceRecovery | undefined;
   #credentials: Credentials;
   #phase: ConnectionPhase = 'direct';
   #reported = false;
   #disposed = false;
   #fallbackTimer: Timer | undefined;
   #refreshTimer: Timer | undefined;
+  #recoveryTimer: Timer | undefined;
   readonly #onChange = (): void => {
     this.#handleStateChange();
   };
@@ -70,6 +75,9 @@ export class PeerWatcher {
             relayTimeoutMs: ctx.relayTimeoutMs,
           })
         : undefined;
+    const relayMode = ctx.mode === 'force-udp' || ctx.mode === 'force-tcp';
+    this.#recovery =
+      relayMode && ctx.reconnect !== undefined ? new IceRecovery(ctx.reconnect) : undefined;
     pc.addEventListener('connectionstatechange', this.#onChange);
     pc.addEventListener('iceconnectionstatechange', this.#onChange);
     this.#scheduleRefresh(refreshDelayMs(this.#credentials, ctx.nowMs()), 0);
@@ -101,6 +109,7 @@ export class PeerWatcher {
     this.pc.removeEventListener('iceconnectionstatechange', this.#onChange);
     clearTimeout(this.#fallbackTimer);
     clearTimeout(this.#refreshTimer);
+    clearTimeout(this.#recoveryTimer);
   }
 
   #handleStateChange(): void {
@@ -114,6 +123,7 @@ export class PeerWatcher {
     if (this.isConnected()) {
       this.#fallback?.handleConnected(now);
       this.#armFallbackTimer();
+      this.#recover(this.#recovery?.handleConnected(now));
       if (!this.#reported) {
         this.#reported = true;
         void this.#reportPath();
@@ -121,8 +131,19 @@ export class PeerWatcher {
       return;
     }
     this.#reported = false;
+    this.#handleNotConnected(now, state, ice);
+  }
+
+  #handleNotConnected(
+    now: number,
+    state: RTCPeerConnectionState,
+    ice: RTCIceConnectionState,
+  ): void {
     if (state === 'failed' || ice === 'failed') {
       this.#act(this.#fallback?.handleFailed(now));
+      this.#recover(this.#recovery?.handleFailed(now));
+    } else if (state === 'disconnected' || ice === 'disconnected') {
+      this.#recover(this.#recovery?.handleDisconnected(now));
     } else if (state === 'connecting' || ice === 'checking') {
       this.#fallback?.handleChecking(now);
       this.#armFallbackTimer();
@@ -179,6 +200,60 @@ export class PeerWatcher {
       this.pc.restartIce();
     } catch (err) {
       this.#ctx.emit('error', asClientError(err, ClientErrorCode.ConfigurationFailed, 'fallback'));
+    }
+  }
+
+  /** Runs a recovery action and re-arms the recovery timer. */
+  #recover(action: RecoveryAction | undefined): void {
+    clearTimeout(this.#recoveryTimer);
+    this.#recoveryTimer = undefined;
+    const deadline = this.#recovery?.nextDeadlineMs();
+    if (deadline !== undefined && !this.#disposed) {
+      this.#recoveryTimer = setTimeout(
+        () => {
+          this.#recoveryTimer = undefined;
+          this.#recover(this.#recovery?.handleTimeout(this.#ctx.nowMs()));
+        },
+        Math.max(0, deadline - this.#ctx.nowMs()),
+      );
+    }
+    if (action === undefined || action.type === 'none') return;
+    if (action.type === 'recovered') {
+      this.#ctx.emit('reconnected', { ...action, peerConnection: this.pc });
+    } else if (action.type === 'give-up') {
+      const seconds = (action.elapsedMs / 1000).toFixed(1);
+      this.#ctx.emit(
+        'error',
+        new CloudProxyError(
+          ClientErrorCode.ConnectionFailed,
+          `reconnect: the connection did not come back after ${action.attempts} ICE restarts (${seconds} s); no further attempt`,
+        ),
+      );
+    } else {
+      this.#ctx.emit('reconnecting', {
+        attempt: action.attempt,
+        reason: action.reason,
+        peerConnection: this.pc,
+      });
+      void this.#restartWithFreshCredentials();
+    }
+  }
+
+  /**
+   * One recovery attempt: new credentials (the relay may have restarted and forgotten every
+   * allocation, or the old credentials may have expired), `setConfiguration`, `restartIce()`.
+   * A failure is reported; the attempt's deadline then leads to the next one.
+   */
+  async #restartWithFreshCredentials(): Promise<void> {
+    const provider = this.#ctx.provider;
+    const mode = this.#ctx.mode;
+    try {
+      if (provider !== undefined && mode !== undefined) this.#credentials = await provider(mode);
+      if (!this.isLive()) return;
+      this.#apply();
+      this.pc.restartIce();
+    } catch (err) {
+      this.#ctx.emit('error', asClientError(err, ClientErrorCode.CredentialsFailed, 'reconnect'));
     }
   }
 

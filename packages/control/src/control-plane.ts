@@ -6,9 +6,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import os from 'node:os';
+import { createClusterMetrics } from './cluster/cluster-metrics.js';
+import { ClusterRuntime } from './cluster/cluster-runtime.js';
 import { Admission } from './enforcement/admission.js';
 import { AppCache } from './enforcement/app-cache.js';
 import { IssuedUsers } from './enforcement/issued-users.js';
+import { RedisIssuedUsers } from './cluster/issued-users-redis.js';
 import { ApiServer } from './http/api-server.js';
 import { Authenticator } from './http/auth.js';
 import { openApiDocument } from './http/openapi.js';
@@ -22,10 +26,12 @@ import { accessRoutes } from './routes/access-routes.js';
 import type { ApiContext } from './routes/api-context.js';
 import { appRoutes } from './routes/apps-routes.js';
 import { infoRoutes } from './routes/info-routes.js';
+import { nodeRoutes } from './routes/node-routes.js';
 import { AccessService } from './services/access-service.js';
 import type { CredentialsRequest, IssuedCredentials } from './services/access-service.js';
 import { AppService } from './services/app-service.js';
 import type { CreateAppInput } from './services/app-service.js';
+import { NodeService } from './services/node-service.js';
 import { AppsRepo } from './store/apps-repo.js';
 import { KeysRepo, sha256Hex } from './store/keys-repo.js';
 import { LimitsRepo } from './store/limits-repo.js';
@@ -71,6 +77,8 @@ export interface ControlPlane {
   isAdminToken(token: string): boolean;
   /** The OpenAPI 3.1 document. */
   readonly openApi: Readonly<Record<string, unknown>>;
+  /** This node: status and draining (`cloudproxy node drain`). */
+  readonly node: NodeService;
   /** Reads the relay's live counters and writes pending usage to the store now. */
   flushUsage(): Promise<void>;
   /** Final usage flush, then closes the store. Idempotent. Close the relay first. */
@@ -98,7 +106,9 @@ async function adminHash(
 /** Creates the control plane: opens and migrates the store, installs the relay hooks. */
 export async function createControlPlane(input: ControlPlaneOptions): Promise<ControlPlane> {
   const options = resolveOptions(input);
-  const store = await openStore(options.store);
+  const store = await openStore(options.store, (error) =>
+    options.logger?.warn({ event: 'store.connection-lost', err: error }, 'store connection lost'),
+  );
   try {
     return await assemble(options, store);
   } catch (error) {
@@ -125,8 +135,42 @@ async function assemble(options: ResolvedOptions, store: Store): Promise<Control
   const metrics = createControlMetrics(options.registry);
   const bandwidth = new BandwidthHistory();
   const meter = new UsageMeter({ bandwidth, clock });
-  const admission = new Admission({ cache, region: node.region, clock, metrics, meter });
-  const issued = new IssuedUsers();
+  const nodeService = new NodeService({
+    relay,
+    identity: {
+      nodeId: options.cluster?.nodeId ?? os.hostname(),
+      role: options.cluster?.role ?? 'all',
+      region: node.region,
+    },
+    clock,
+    logger,
+  });
+  const cluster = options.cluster
+    ? await ClusterRuntime.connect({
+        options: options.cluster,
+        node,
+        relay,
+        cache,
+        store,
+        usage: usageRepo,
+        metrics: createClusterMetrics(metrics.registry),
+        logger,
+        draining: () => nodeService.draining,
+      })
+    : undefined;
+  if (cluster) cache.onRefreshed = (appId) => cluster.publishApp(appId);
+  const admission = new Admission({
+    cache,
+    region: node.region,
+    clock,
+    metrics,
+    meter,
+    ledger: cluster?.quota,
+  });
+  const localIssued = new IssuedUsers();
+  const issued = cluster
+    ? new RedisIssuedUsers({ redis: cluster.redis, local: localIssued, logger })
+    : localIssued;
   const apps = new AppService({ repos, cache, clock, region: node.region, relay });
   const access = new AccessService({
     cache,
@@ -138,19 +182,32 @@ async function assemble(options: ResolvedOptions, store: Store): Promise<Control
     clientTokenKey,
     clock,
     metrics,
+    placement: cluster && ((region) => endpointOf(cluster.place(region))),
+    onRevoked: cluster && ((appId, channel, uid) => cluster.publishRevoke(appId, channel, uid)),
   });
 
   let flushing: Promise<void> = Promise.resolve();
+  const observeRelay = (): void => {
+    if (!relay) return;
+    try {
+      meter.observe(relay.listAllocations());
+    } catch (error) {
+      // The relay cannot report its live counters (e.g. it is already closed); what is pending
+      // (ended allocations are accounted at release) is still written.
+      logger?.warn({ event: 'usage.observe-failed', err: error }, 'relay counters unreadable');
+    }
+  };
   const flushOnce = async (): Promise<void> => {
-    if (relay) meter.observe(relay.listAllocations());
+    observeRelay();
     const rows = meter.take();
     try {
-      await usageRepo.add(rows);
+      await (cluster ? cluster.pushUsage(rows) : usageRepo.add(rows));
     } catch (error) {
       meter.restore(rows);
       metrics.usageFlushFailures.inc();
       throw error;
     }
+    await cluster?.rollup();
   };
   const flushUsage = (): Promise<void> =>
     (flushing = flushing.catch(() => undefined).then(flushOnce));
@@ -164,9 +221,11 @@ async function assemble(options: ResolvedOptions, store: Store): Promise<Control
     bandwidth,
     relay,
     node,
+    nodeService,
+    cluster,
     flushUsage,
   };
-  const routes = [...appRoutes(api), ...accessRoutes(api), ...infoRoutes(api)];
+  const routes = [...appRoutes(api), ...accessRoutes(api), ...infoRoutes(api), ...nodeRoutes(api)];
   let document: Record<string, unknown> = {};
   routes.push(
     defineRoute({
@@ -197,9 +256,12 @@ async function assemble(options: ResolvedOptions, store: Store): Promise<Control
   });
   const serveWeb = options.serveWeb ?? serveWebPages;
 
-  relay?.setHooks(admission.hooks());
+  relay?.setHooks(
+    cluster ? { ...admission.hooks(), alternate: (r) => cluster.alternate(r) } : admission.hooks(),
+  );
+  cluster?.start(admission);
   const timer = setInterval(() => {
-    issued.sweep(clock());
+    localIssued.sweep(clock());
     flushUsage().catch((error: unknown) => {
       logger?.error({ event: 'usage.flush-failed', err: error }, 'usage flush failed; will retry');
     });
@@ -210,9 +272,11 @@ async function assemble(options: ResolvedOptions, store: Store): Promise<Control
   const close = (): Promise<void> =>
     (closed ??= (async () => {
       clearInterval(timer);
+      nodeService.close();
       try {
         await flushUsage();
       } finally {
+        await cluster?.close();
         await store.close();
       }
     })());
@@ -236,12 +300,12 @@ async function assemble(options: ResolvedOptions, store: Store): Promise<Control
         const created = await apps.createApiKey(appId, label);
         return { keyId: created.keyId, key: created.key };
       },
-      issueCredentials: (appId, request) =>
-        Promise.resolve().then(() => access.issueCredentials(appId, request)),
+      issueCredentials: (appId, request) => access.issueCredentials(appId, request),
       issueClientToken: (appId, request) =>
         Promise.resolve().then(() => access.issueClientToken(appId, request)),
       findAppByName: (name) => apps.findAppByName(name),
     },
+    node: nodeService,
     generatedAdminToken: admin.generated,
     isAdminToken: (token) => auth.isAdmin(token),
     openApi: document,
@@ -249,6 +313,19 @@ async function assemble(options: ResolvedOptions, store: Store): Promise<Control
     close,
     [Symbol.asyncDispose]: close,
   };
+}
+
+/** The `turn:` endpoint of a placed node. */
+function endpointOf(
+  placed: ReturnType<ClusterRuntime['place']>,
+): { publicHost: string; udpPort: number; tlsPort: number } | undefined {
+  return (
+    placed && {
+      publicHost: placed.publicHost,
+      udpPort: placed.ports.udp,
+      tlsPort: placed.ports.tls,
+    }
+  );
 }
 
 /** SHA-256 (hex) of an admin token, for `adminToken: { sha256 }`. */

@@ -5,6 +5,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { resolveClusterOptions } from './cluster/cluster-options.js';
+import type { ClusterOptions, ResolvedClusterOptions } from './cluster/cluster-options.js';
 import { ControlError } from './errors.js';
 import type { RelayNode } from './relay-node.js';
 import type { StoreOptions } from './store/open.js';
@@ -52,6 +54,11 @@ export interface ControlPlaneOptions {
    * `src/web/index.js` is loaded if it exists.
    */
   readonly serveWeb?: ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined;
+  /**
+   * Cluster mode (docs/scaling.md): live shared state in Redis (node registry, cluster-wide
+   * quotas, usage counters, change notices); use with a PostgreSQL store.
+   */
+  readonly cluster?: ClusterOptions | undefined;
 }
 
 /** Options after defaults and validation. */
@@ -67,6 +74,7 @@ export interface ResolvedOptions {
   readonly maxBodyBytes: number;
   readonly clock: () => number;
   readonly serveWeb: ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined;
+  readonly cluster: ResolvedClusterOptions | undefined;
 }
 
 function invalid(message: string): ControlError {
@@ -122,5 +130,6 @@ export function resolveOptions(options: ControlPlaneOptions): ResolvedOptions {
     maxBodyBytes,
     clock: options.clock ?? Date.now,
     serveWeb: options.serveWeb,
+    cluster: options.cluster ? resolveClusterOptions(options.cluster) : undefined,
   };
 }

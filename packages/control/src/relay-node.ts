@@ -24,4 +24,11 @@ export interface RelayNode {
   listAllocations(): AllocationSnapshot[];
   /** Ends every allocation whose username matches; returns how many ended. */
   revokeAllocations(match: (username: string) => boolean): number;
+  /** Live allocations now, without listing them (the node's load in cluster mode). */
+  allocationCount?(): number;
+  /**
+   * Stops (true) or resumes (false) taking new allocations; live ones go on (`node drain`).
+   * Without it, a draining node only stops being named in credentials and redirects Allocates.
+   */
+  setDraining?(draining: boolean): void;
 }

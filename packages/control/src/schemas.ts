@@ -82,6 +82,11 @@ export const credentialsBody = z.strictObject({
   uid,
   ttl: z.number().int().min(1).optional(),
   mode: modeInput.optional(),
+  /** Cluster mode: the region whose relays the credentials name (default: this node's). */
+  region: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{0,62}$/)
+    .optional(),
 });
 /** `GET /apps/{appId}/turn-credentials`. */
 export const turnCredentialsQuery = z.object({
@@ -89,6 +94,10 @@ export const turnCredentialsQuery = z.object({
   uid: z.string().min(1).max(255).refine(isPrintable, 'expected printable text'),
   ttl: z.coerce.number().int().min(1).optional(),
   mode: modeInput.optional(),
+  region: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{0,62}$/)
+    .optional(),
 });
 /** `POST /apps/{appId}/client-tokens`. */
 export const clientTokenBody = z.strictObject({

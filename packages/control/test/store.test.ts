@@ -303,6 +303,10 @@ describe('OpenAPI document', () => {
           'GET /api/v1/apps/{appId}/usage',
           'GET /api/v1/allocations',
           'GET /api/v1/stats/bandwidth',
+          'GET /api/v1/node',
+          'POST /api/v1/node/drain',
+          'DELETE /api/v1/node/drain',
+          'GET /api/v1/cluster/nodes',
           'GET /api/v1/openapi.json',
           'GET /healthz',
           'GET /readyz',
@@ -311,7 +315,7 @@ describe('OpenAPI document', () => {
       const credentials = doc.paths['/api/v1/apps/{appId}/credentials'].post;
       const body = credentials.requestBody.content['application/json'].schema;
       expect(body.required).toEqual(['channel', 'uid']);
-      expect(Object.keys(body.properties)).toEqual(['channel', 'uid', 'ttl', 'mode']);
+      expect(Object.keys(body.properties)).toEqual(['channel', 'uid', 'ttl', 'mode', 'region']);
       expect(
         credentials.responses['200'].content['application/json'].schema.properties.iceServers,
       ).toBeDefined();

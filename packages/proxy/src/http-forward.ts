@@ -1,9 +1,10 @@
 /**
- * Forwarding one HTTP request upstream: method, headers and body streamed (never buffered), the
- * response streamed back, redirects passed (with `Location` rewritten) or followed.
+ * What one upstream attempt sends and what the client gets back: method, headers and body
+ * streamed (never buffered), response headers filtered, redirects passed (with `Location`
+ * rewritten) or followed.
  * @module
  */
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { Transform } from 'node:stream';
 import type { Readable } from 'node:stream';
 import type { ClientInfo } from './client-address.js';
@@ -11,23 +12,22 @@ import { ProxyRefusal } from './errors.js';
 import { clientResponseHeaders, mergeVary, upstreamRequestHeaders } from './forward-headers.js';
 import type { UpstreamTarget } from './proxy-path.js';
 import { isRedirect, redirectDropsBody, redirectTarget, rewriteLocation } from './redirects.js';
-import { relayResponse } from './response-relay.js';
 import type { ByteCounter, ProxyRuntime } from './runtime.js';
 
-/** One client request on its way upstream. */
-export interface HttpExchange {
+/** The request side of an exchange, as attempts and response headers need it. */
+export interface ExchangeRequest extends ByteCounter {
   readonly req: IncomingMessage;
-  readonly res: ServerResponse;
   readonly target: UpstreamTarget;
   readonly client: ClientInfo;
   /** CORS headers for this request's origin (empty without a CORS policy). */
   readonly corsHeaders: Readonly<Record<string, string>>;
-  readonly counter: ByteCounter;
 }
 
 /** What one upstream attempt sends. */
-interface Attempt {
+export interface Attempt {
   readonly target: UpstreamTarget;
+  /** `https://{authority}`: the pool undici dispatches to. */
+  readonly origin: string;
   readonly method: string;
   readonly headers: string[];
   readonly body: Readable | undefined;
@@ -43,8 +43,23 @@ export function hasRequestBody(req: IncomingMessage): boolean {
 }
 
 /**
- * The request body as streamed upstream: counted, and refused once it grows past `maxBytes`
- * (chunked bodies; a Content-Length over the limit is refused before). Piping keeps
+ * The request body as streamed upstream. A Content-Length body was checked against the limit at
+ * admission and Node's parser stops at that length, so the request itself is the body, its bytes
+ * counted as they pass: no stream in between. The counting listener would start the flow, so the
+ * request is paused again until undici attaches its own listener and resumes it. A chunked body
+ * goes through {@link limitBody}.
+ */
+function requestBody(req: IncomingMessage, maxBytes: number, counter: ByteCounter): Readable {
+  if (req.headers['transfer-encoding'] !== undefined) return limitBody(req, maxBytes, counter);
+  req.on('data', (chunk: Buffer) => {
+    counter.bytesIn += chunk.length;
+  });
+  req.pause();
+  return req;
+}
+
+/**
+ * A chunked request body: counted, and refused once it grows past `maxBytes`. Piping keeps
  * back-pressure: the client is read no faster than the upstream accepts. A Transform adds one
  * hop only, so the body's end reaches undici right after its last byte; a longer chain of
  * asynchronous hops lets a fast upstream answer first, and undici then drops the connection.
@@ -65,63 +80,30 @@ function limitBody(req: IncomingMessage, maxBytes: number, counter: ByteCounter)
   return req.pipe(limiter);
 }
 
-/**
- * Forwards the exchange and streams the answer back. Rejects with the failure (a refusal or an
- * upstream error); when part of the answer was already sent, the caller destroys the response.
- */
-export async function forwardHttp(rt: ProxyRuntime, ex: HttpExchange): Promise<number> {
+/** The first attempt: the client's request towards its upstream. */
+export function firstAttempt(rt: ProxyRuntime, ex: ExchangeRequest): Attempt {
   const { options } = rt;
-  let attempt: Attempt = {
-    target: ex.target,
-    method: ex.req.method ?? 'GET',
-    headers: upstreamRequestHeaders(ex.req.rawHeaders, ex.req.headers, {
-      authority: ex.target.authority,
+  const { req, target } = ex;
+  return {
+    target,
+    origin: `https://${target.authority}`,
+    method: req.method ?? 'GET',
+    headers: upstreamRequestHeaders(req.rawHeaders, req.headers, {
+      authority: target.authority,
       client: ex.client,
       via: options.via,
     }),
-    body: hasRequestBody(ex.req)
-      ? limitBody(ex.req, options.limits.maxBodyBytes, ex.counter)
-      : undefined,
+    body: hasRequestBody(req) ? requestBody(req, options.limits.maxBodyBytes, ex) : undefined,
   };
-  for (let hops = 0; ; hops++) {
-    const current = attempt;
-    const outcome = await relayResponse(
-      rt.agent,
-      {
-        origin: `https://${current.target.authority}`,
-        path: current.target.path,
-        method: current.method,
-        headers: current.headers,
-        body: current.body ?? null,
-      },
-      ex.res,
-      ex.counter,
-      (status, headers) =>
-        options.redirects === 'follow' && shouldFollow(status, headers, current)
-          ? { action: 'drain' }
-          : {
-              action: 'forward',
-              headers: responseHeaders(rt, ex, current.target, status, headers),
-            },
-    );
-    if (outcome.forwarded) return outcome.status;
-    if (hops >= options.maxRedirects) {
-      throw new ProxyRefusal('too-many-redirects', `more than ${options.maxRedirects} redirects`);
-    }
-    attempt = nextHop(rt, ex, current, outcome.status, String(outcome.headers.location));
-  }
 }
 
-/** A redirect is followed unless it would need to replay a body already streamed (307/308). */
-function shouldFollow(status: number, headers: IncomingHttpHeaders, attempt: Attempt): boolean {
-  if (!isRedirect(status) || typeof headers.location !== 'string') return false;
-  return attempt.body === undefined || redirectDropsBody(status, attempt.method);
-}
-
-/** The attempt for the redirect's target, or throws `redirect-not-allowed`. */
-function nextHop(
+/**
+ * The attempt for a followed redirect's target, or throws `redirect-not-allowed`. 301/302 after
+ * a POST and 303 become a GET without body; credentials stay with the first host only.
+ */
+export function nextAttempt(
   rt: ProxyRuntime,
-  ex: HttpExchange,
+  ex: ExchangeRequest,
   previous: Attempt,
   status: number,
   location: string,
@@ -137,6 +119,7 @@ function nextHop(
   const body = dropsBody ? undefined : previous.body;
   return {
     target,
+    origin: `https://${target.authority}`,
     method: dropsBody ? 'GET' : previous.method,
     body,
     headers: upstreamRequestHeaders(ex.req.rawHeaders, ex.req.headers, {
@@ -150,9 +133,9 @@ function nextHop(
 }
 
 /** The client's response headers: filtered, `Location` rewritten (pass mode), CORS added. */
-function responseHeaders(
+export function responseHeaders(
   rt: ProxyRuntime,
-  ex: HttpExchange,
+  ex: ExchangeRequest,
   target: UpstreamTarget,
   status: number,
   upstream: IncomingHttpHeaders,
@@ -160,7 +143,7 @@ function responseHeaders(
   const { options } = rt;
   const headers = clientResponseHeaders(upstream, options.via, options.cors?.ownsHeader ?? keepAll);
   const location = upstream.location;
-  if (isRedirect(status) && typeof location === 'string') {
+  if (typeof location === 'string' && isRedirect(status)) {
     const base =
       ex.client.forwardedHost === undefined
         ? ''
@@ -169,7 +152,9 @@ function responseHeaders(
     if (rewritten === undefined) delete headers['location'];
     else headers['location'] = rewritten;
   }
-  for (const [name, value] of Object.entries(ex.corsHeaders)) {
+  if (options.cors === undefined) return headers;
+  for (const name in ex.corsHeaders) {
+    const value = ex.corsHeaders[name] ?? '';
     headers[name] = name === 'vary' ? mergeVary(headers['vary'], value) : value;
   }
   return headers;

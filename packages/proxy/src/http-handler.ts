@@ -5,13 +5,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { admitRequest } from './admission.js';
-import { elapsedMs, logAccess, logRefusal } from './access-log.js';
+import { elapsedMs, logRefusal } from './access-log.js';
 import { NO_CORS_HEADERS, isPreflight } from './cors.js';
-import { forwardHttp, hasRequestBody } from './http-forward.js';
+import { startExchange } from './http-exchange.js';
+import { hasRequestBody } from './http-forward.js';
 import { parseProxyPath } from './proxy-path.js';
 import { writeRefusal } from './refusal.js';
-import type { ByteCounter, ProxyRuntime } from './runtime.js';
-import { classifyUpstreamError, isUpstreamFailure } from './upstream-errors.js';
+import type { ProxyRuntime } from './runtime.js';
 
 /** A connect/Express-style request handler. */
 export type RequestHandler = (
@@ -52,40 +52,13 @@ export function createHttpHandler(rt: ProxyRuntime): RequestHandler {
       metrics.request(method, status, elapsedMs(startMs) / 1000, 'http');
       return;
     }
-    const { target, client } = admission;
-    const counter: ByteCounter = { bytesIn: 0, bytesOut: 0 };
-    const finish = (status: number): void => {
-      rt.limiter.release(client.address);
-      metrics.request(method, status, elapsedMs(startMs) / 1000, 'http');
-      logAccess(
-        rt,
-        {
-          method,
-          upstream: target.authority,
-          path: target.path,
-          status,
-          ...counter,
-          client: client.address,
-        },
-        startMs,
-      );
-    };
-    const fail = (error: unknown): void => {
-      const refusal = classifyUpstreamError(error, target.authority);
-      if (isUpstreamFailure(refusal.refusal)) metrics.upstreamError(refusal.refusal);
-      if (res.headersSent || res.destroyed) {
-        res.destroy();
-        finish(res.statusCode);
-        return;
-      }
-      logRefusal(
-        rt,
-        req,
-        { ok: false, code: refusal.refusal, message: refusal.message, target, client },
-        startMs,
-      );
-      finish(writeRefusal(res, refusal.refusal, refusal.message, corsHeaders, hasRequestBody(req)));
-    };
-    forwardHttp(rt, { req, res, target, client, corsHeaders, counter }).then(finish, fail);
+    startExchange(rt, {
+      req,
+      res,
+      target: admission.target,
+      client: admission.client,
+      corsHeaders,
+      startMs,
+    });
   };
 }

@@ -88,10 +88,26 @@ export function createProxyMetrics(registry: Registry): ProxyMetrics {
         registers,
       }),
   );
+  // Label children are looked up once per label set and kept: prom-client hashes the label
+  // object on every call otherwise. The sets are bounded: methods, three-digit statuses, kinds.
+  const requestChildren = new Map<string, client.Counter.Internal>();
+  const latencyChildren = {
+    http: latency.labels({ kind: 'http' }),
+    websocket: latency.labels({ kind: 'websocket' }),
+  };
+  const requestChild = (method: string, status: number, kind: string): client.Counter.Internal => {
+    const key = `${method} ${status} ${kind}`;
+    let child = requestChildren.get(key);
+    if (child === undefined) {
+      child = requests.labels({ method, status, kind });
+      requestChildren.set(key, child);
+    }
+    return child;
+  };
   return {
     request: (method, status, durationS, kind) => {
-      requests.inc({ method: KNOWN_METHODS.has(method) ? method : 'other', status, kind });
-      latency.observe({ kind }, durationS);
+      requestChild(KNOWN_METHODS.has(method) ? method : 'other', status, kind).inc();
+      latencyChildren[kind].observe(durationS);
     },
     refusal: (code) => {
       refusals.inc({ code });

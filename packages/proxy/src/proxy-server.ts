@@ -5,6 +5,7 @@
 import { once } from 'node:events';
 import https from 'node:https';
 import type { Socket } from 'node:net';
+import { TLS_SERVER_POLICY, withTlsPolicy } from '@cloudproxy/turn/node';
 import { Registry } from 'prom-client';
 import { errorBody, statusOf } from './errors.js';
 import type { ProxyServerOptions, TlsCredentials } from './options.js';
@@ -50,7 +51,7 @@ export async function createProxyServer(options: ProxyServerOptions): Promise<Pr
     key: options.tls.key,
     // The parser's bound stays at least Node's default; the proxy checks its own limit itself.
     maxHeaderSize: Math.max(NODE_DEFAULT_MAX_HEADER_BYTES, maxHeaderBytes + 1024),
-    minVersion: 'TLSv1.2',
+    ...TLS_SERVER_POLICY,
   });
   server.on('request', (req, res) => {
     proxy(req, res);
@@ -90,7 +91,7 @@ export async function createProxyServer(options: ProxyServerOptions): Promise<Pr
       return { address: bound.address, port: bound.port };
     },
     reloadCertificate: (tls) => {
-      server.setSecureContext({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' });
+      server.setSecureContext(withTlsPolicy({ cert: tls.cert, key: tls.key }));
     },
     close: () => {
       closing ??= (async () => {

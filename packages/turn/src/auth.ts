@@ -18,6 +18,7 @@ import {
   verifyMessageIntegritySha256,
 } from '@cloudproxy/stun';
 import type { PasswordAlgorithmValue, StunCrypto, StunMessage } from '@cloudproxy/stun';
+import type { Clock } from './clock.js';
 import type { AuthOptions } from './options.js';
 import type { ResolvedAuthOptions } from './options-resolve.js';
 import type { NonceIssuer } from './nonce.js';
@@ -65,6 +66,7 @@ export class Authenticator {
   readonly #users = new Map<string, StaticUser>();
   readonly #userhashes = new Map<string, string>();
   readonly #secrets: readonly string[];
+  readonly #wallClock: Clock | undefined;
   /** Per-username REST secrets from the control plane (RelayHooks.restSecrets). */
   restSecrets: ((username: string) => readonly string[] | undefined) | undefined;
 
@@ -72,8 +74,14 @@ export class Authenticator {
     realm: string;
     auth: AuthOptions | ResolvedAuthOptions;
     crypto: StunCrypto;
+    /**
+     * Wall time for the expiry of REST usernames (Unix time written by the issuer); default:
+     * the `nowMs` passed to `authenticate`.
+     */
+    wallClock?: Clock | undefined;
   }) {
     this.#realm = options.realm;
+    this.#wallClock = options.wallClock;
     this.#crypto = options.crypto;
     this.#secrets = options.auth.staticAuthSecrets ?? [];
     const entries = userEntries(options.auth.users);
@@ -144,7 +152,10 @@ export class Authenticator {
     if (rest === undefined || secrets.length === 0) {
       return { ok: false, code: 401, cause: 'unknown user', credentialed: true };
     }
-    if (rest.expiresAtS * 1000 <= nowMs) {
+    // The expiry is Unix time set by the issuer (the control plane or an app server), so it is
+    // compared with this machine's wall clock, never the monotonic one.
+    const wallNowMs = this.#wallClock?.nowMs() ?? nowMs;
+    if (rest.expiresAtS * 1000 <= wallNowMs) {
       return { ok: false, code: 401, cause: 'credentials expired', credentialed: true };
     }
     for (const secret of secrets) {

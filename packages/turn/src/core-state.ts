@@ -44,11 +44,18 @@ export class CoreState {
   readonly byRelay = new Map<number, Allocation>();
   /** Allocations per quota user. */
   readonly userCounts = new Map<string, number>();
+  /** Allocations per client IP address (`--source-quota`). */
+  readonly sourceCounts = new Map<string, number>();
   readonly pending = new Map<string, PendingAllocate>();
   readonly pendingById = new Map<number, PendingAllocate>();
   readonly reservations = new Map<string, Reservation>();
   /** Relay port range: the only ports of its own addresses a peer may be (relay to relay). */
   relayPorts = { min: 0, max: -1 };
+  /**
+   * Ports of the live allocations' relay sockets (port → sockets): of its own addresses, a peer
+   * may be only these, never another local program that happens to use a port of the range.
+   */
+  readonly liveRelayPorts = new Map<number, number>();
   /** While draining, new Allocates are refused (508) and existing allocations are served. */
   draining = false;
   /** The control plane's hooks (none by default). */
@@ -87,8 +94,12 @@ export class CoreState {
   /** Adds a new allocation to every index and the counters. */
   addAllocation(allocation: Allocation): void {
     this.allocations.set(allocation.client.key, allocation);
-    for (const relay of allocation.relays) this.byRelay.set(relay.relayId, allocation);
+    for (const relay of allocation.relays) {
+      this.byRelay.set(relay.relayId, allocation);
+      countPort(this.liveRelayPorts, relay.local.port, 1);
+    }
     this.#countUser(allocation.quotaUser, 1);
+    count(this.sourceCounts, allocation.client.remote.address, 1);
     const t = TRANSPORT_INDEX[allocation.client.transport];
     this.services.stats.allocationsTotal[t]++;
     this.services.stats.allocationsActive[t]++;
@@ -106,9 +117,11 @@ export class CoreState {
     this.allocations.delete(allocation.client.key);
     for (const relay of allocation.relays) {
       this.byRelay.delete(relay.relayId);
+      countPort(this.liveRelayPorts, relay.local.port, -1);
       out.push({ type: 'close-relay', relayId: relay.relayId });
     }
     this.#countUser(allocation.quotaUser, -1);
+    count(this.sourceCounts, allocation.client.remote.address, -1);
     this.services.stats.allocationsActive[TRANSPORT_INDEX[allocation.client.transport]]--;
     const usage = {
       bytesFromClient: allocation.bytesFromClient,
@@ -137,6 +150,7 @@ export class CoreState {
     if (!relay) return;
     allocation.relays = allocation.relays.filter((r) => r !== relay);
     this.byRelay.delete(relay.relayId);
+    countPort(this.liveRelayPorts, relay.local.port, -1);
     for (const binding of [...allocation.channels.values()]) {
       if (binding.relay === relay) allocation.removeChannel(binding);
     }
@@ -162,9 +176,34 @@ export class CoreState {
     return (this.userCounts.get(user) ?? 0) + pending;
   }
 
-  #countUser(user: string, delta: number): void {
-    const n = (this.userCounts.get(user) ?? 0) + delta;
-    if (n <= 0) this.userCounts.delete(user);
-    else this.userCounts.set(user, n);
+  /** Whether `port` is in the relay range and a live allocation's relay socket uses it. */
+  isLiveRelayPort(port: number): boolean {
+    const { min, max } = this.relayPorts;
+    return port >= min && port <= max && this.liveRelayPorts.has(port);
   }
+
+  /** Allocations (live and pending) from the client IP `address`. */
+  sourceCount(address: string): number {
+    let pending = 0;
+    for (const p of this.pending.values()) if (p.client.remote.address === address) pending++;
+    return (this.sourceCounts.get(address) ?? 0) + pending;
+  }
+
+  #countUser(user: string, delta: number): void {
+    count(this.userCounts, user, delta);
+  }
+}
+
+/** Adds `delta` to a counter, deleting it at zero. */
+function count(counts: Map<string, number>, key: string, delta: number): void {
+  const n = (counts.get(key) ?? 0) + delta;
+  if (n <= 0) counts.delete(key);
+  else counts.set(key, n);
+}
+
+/** Adds `delta` to a port counter, deleting it at zero. */
+function countPort(counts: Map<number, number>, port: number, delta: number): void {
+  const n = (counts.get(port) ?? 0) + delta;
+  if (n <= 0) counts.delete(port);
+  else counts.set(port, n);
 }

@@ -5,6 +5,7 @@
  * packet. The relay's own checks (authentication, --user-quota, --total-quota) run first.
  * @module
  */
+import type { TransportAddress } from '@cloudproxy/stun';
 import type { Transport } from './types.js';
 
 /** An authenticated Allocate, as the relay describes it to the admission hook. */
@@ -47,6 +48,13 @@ export interface RelayHooks {
    * before the allocation existed.
    */
   release?(request: AllocationRequestInfo, usage: AllocationUsage): void;
+  /**
+   * Called once per authenticated Allocate, before admission: another server's address (of the
+   * client's address family, on the client's transport) when this node is full or draining,
+   * which the relay answers with 300 Try Alternate and ALTERNATE-SERVER (RFC 8489 §14.15,
+   * RFC 8656 §7.2); undefined to go on here.
+   */
+  alternate?(request: AllocationRequestInfo): TransportAddress | undefined;
 }
 
 /** One live allocation, as listed for usage metering and operators. */

@@ -5,7 +5,7 @@
  */
 export { TurnServerCore } from './server-core.js';
 export type { TurnCoreDeps } from './server-core.js';
-export { FakeClock, systemClock } from './clock.js';
+export { FakeClock, monotonicClock, systemClock } from './clock.js';
 export type { Clock } from './clock.js';
 export type {
   AuthOptions,

@@ -38,6 +38,11 @@ export const CORE_DEFAULTS = {
   channelLifetimeS: 600,
   userQuota: 0,
   totalQuota: 0,
+  /** Off: many users may share one NAT address. */
+  sourceQuota: 0,
+  /** Bounds the state one allocation can make the server keep (a browser uses a handful). */
+  permissionQuota: 500,
+  channelQuota: 500,
   maxBps: 0,
   /** RFC 8489 §6.3.1: Ti (39.5 s) plus margin. */
   allocateCacheMs: 40_000,
@@ -91,6 +96,9 @@ export interface ResolvedCoreOptions {
   readonly channelLifetimeS: number;
   readonly userQuota: number;
   readonly totalQuota: number;
+  readonly sourceQuota: number;
+  readonly permissionQuota: number;
+  readonly channelQuota: number;
   readonly maxBps: number;
   readonly peerPolicy: ResolvedPeerPolicyOptions;
   readonly allocateCacheMs: number;
@@ -171,6 +179,13 @@ export function resolveCoreOptions(opts: TurnCoreOptions): ResolvedCoreOptions {
     ...lifetimes,
     userQuota: nonNegativeInt('userQuota', opts.userQuota, CORE_DEFAULTS.userQuota),
     totalQuota: nonNegativeInt('totalQuota', opts.totalQuota, CORE_DEFAULTS.totalQuota),
+    sourceQuota: nonNegativeInt('sourceQuota', opts.sourceQuota, CORE_DEFAULTS.sourceQuota),
+    permissionQuota: nonNegativeInt(
+      'permissionQuota',
+      opts.permissionQuota,
+      CORE_DEFAULTS.permissionQuota,
+    ),
+    channelQuota: nonNegativeInt('channelQuota', opts.channelQuota, CORE_DEFAULTS.channelQuota),
     maxBps: nonNegativeInt('maxBps', opts.maxBps, CORE_DEFAULTS.maxBps),
     peerPolicy: resolvePeerPolicy(opts.peerPolicy ?? {}),
     allocateCacheMs: nonNegativeInt(

@@ -39,6 +39,12 @@ export interface TurnCoreOptions {
   readonly userQuota?: number | undefined;
   /** Max concurrent allocations in total; 0 = unlimited (coturn `--total-quota`). */
   readonly totalQuota?: number | undefined;
+  /** Max concurrent allocations per client IP address; 0 = unlimited (default 0; `--source-quota`). */
+  readonly sourceQuota?: number | undefined;
+  /** Max permissions (peer IPs) per allocation; 0 = unlimited (default 500; `--permission-quota`). */
+  readonly permissionQuota?: number | undefined;
+  /** Max channel bindings per allocation; 0 = unlimited (default 500; `--channel-quota`). */
+  readonly channelQuota?: number | undefined;
   /** Per-allocation bandwidth cap in bytes per second; 0 = none (coturn `--max-bps`). */
   readonly maxBps?: number | undefined;
   /** Peer address policy. */
@@ -102,4 +108,12 @@ export interface TurnServerOptions extends TurnCoreOptions {
    * Default none. cloudproxy only (coturn has no such option).
    */
   readonly proxyProtocolFrom?: readonly IpRangeText[] | undefined;
+  /**
+   * Which UDP data plane relays packets: 'native' (the `@cloudproxy/dataplane` addon; fails when
+   * it cannot load), 'js' (the TypeScript path), or 'auto' (native when it loads, else js).
+   * Default: env CLOUDPROXY_DATA_PLANE, else 'auto'. cloudproxy only. See docs/data-plane.md.
+   */
+  readonly dataPlane?: 'auto' | 'native' | 'js' | undefined;
+  /** Worker threads of the native data plane; 0 (default) = one per CPU but one (1 on up to 2 CPUs). cloudproxy only. */
+  readonly dataPlaneThreads?: number | undefined;
 }

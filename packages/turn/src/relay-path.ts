@@ -179,8 +179,7 @@ function sendIndicationTarget(
   if (!relay) return 'peer-denied';
   const permission = allocation.permissionFor(peer.address, nowMs);
   if (!permission) return 'no-permission';
-  const { min, max } = state.relayPorts;
-  if (permission.relayPortsOnly && (peer.port < min || peer.port > max)) return 'peer-denied';
+  if (permission.relayPortsOnly && !state.isLiveRelayPort(peer.port)) return 'peer-denied';
   const { stats } = state.services;
   if (!withinBandwidth(allocation, payload.length, nowMs, allocation.maxBps)) {
     return 'bandwidth-exceeded';

@@ -36,9 +36,15 @@ import { countKey, createStats } from './stats.js';
 import type { TurnStats } from './stats.js';
 import type { ClientRef, IgnoreReason, RelayBoundResult, TurnAction } from './types.js';
 
-/** Dependencies of the core: the clock and the hash primitives. */
+/** Dependencies of the core: the clocks and the hash primitives. */
 export interface TurnCoreDeps {
+  /** Time for every deadline the core keeps; the Node driver passes `monotonicClock`. */
   readonly clock: Clock;
+  /**
+   * Wall time, for the expiry in TURN REST usernames only (another machine wrote it in Unix
+   * time). Default: `clock`, which suits a FakeClock in tests.
+   */
+  readonly wallClock?: Clock | undefined;
   readonly crypto: StunCrypto;
 }
 
@@ -47,6 +53,7 @@ export class TurnServerCore {
   readonly options: ResolvedCoreOptions;
   readonly stats: TurnStats = createStats();
   readonly #clock: Clock;
+  readonly #wallClock: Clock;
   readonly #crypto: StunCrypto;
   readonly #state: CoreState;
   readonly #authLimiter: RateLimiter;
@@ -54,6 +61,7 @@ export class TurnServerCore {
   constructor(options: TurnCoreOptions, deps: TurnCoreDeps) {
     this.options = resolveCoreOptions(options);
     this.#clock = deps.clock;
+    this.#wallClock = deps.wallClock ?? deps.clock;
     this.#crypto = deps.crypto;
     const nonces = new NonceIssuer({
       secret: this.options.nonceSecret,
@@ -196,6 +204,39 @@ export class TurnServerCore {
     return this.#state.liveAllocation(clientKey, this.#clock.nowMs()) !== undefined;
   }
 
+  /**
+   * The live allocation of a client, read-only: the native data plane mirrors its relays,
+   * permissions and channels into its forwarding table after each request of the client.
+   */
+  liveAllocation(clientKey: string): Readonly<Allocation> | undefined {
+    return this.#state.liveAllocation(clientKey, this.#clock.nowMs());
+  }
+
+  /**
+   * Adds what a UDP client's allocation relayed outside the core (the native data plane) to its
+   * byte counters (usage) and to the server's (metrics). Unknown clients count in the server's.
+   */
+  addRelayedCounts(
+    clientKey: string,
+    c: {
+      fromClientBytes: number;
+      fromClientPackets: number;
+      toClientBytes: number;
+      toClientPackets: number;
+    },
+  ): void {
+    const allocation = this.#state.allocations.get(clientKey);
+    if (allocation) {
+      allocation.bytesFromClient += c.fromClientBytes;
+      allocation.bytesToClient += c.toClientBytes;
+    }
+    const udp = 0; // TRANSPORT_INDEX.udp: the native plane serves UDP clients only
+    this.stats.bytesToPeer[udp] += c.fromClientBytes;
+    this.stats.packetsToPeer[udp] += c.fromClientPackets;
+    this.stats.bytesToClient[udp] += c.toClientBytes;
+    this.stats.packetsToClient[udp] += c.toClientPackets;
+  }
+
   /** The driver bound (or failed to bind) the relay sockets of a pending Allocate. */
   handleRelayBound(result: RelayBoundResult): TurnAction[] {
     const out: TurnAction[] = [];
@@ -239,6 +280,14 @@ export class TurnServerCore {
     const pending = this.#state.pending.get(client.key);
     if (pending) this.#state.dropPending(pending);
     return out;
+  }
+
+  /**
+   * The core's current time (its injected clock): the driver arms its timer for
+   * `nextDeadlineMs() - nowMs()`, never against another clock.
+   */
+  nowMs(): number {
+    return this.#clock.nowMs();
   }
 
   /** When the driver's timer should next call handleTimeout, or undefined for never. */
@@ -335,7 +384,12 @@ export class TurnServerCore {
   }
 
   #authenticator(auth: AuthOptions | ResolvedAuthOptions): Authenticator {
-    return new Authenticator({ realm: this.options.realm, auth, crypto: this.#crypto });
+    return new Authenticator({
+      realm: this.options.realm,
+      auth,
+      crypto: this.#crypto,
+      wallClock: this.#wallClock,
+    });
   }
 }
 

@@ -78,10 +78,11 @@ describe("the server's own addresses", () => {
           attr(xorPeerAddress, { family: 4, address: '10.0.0.5', port }),
         ]),
       );
-    expect(bind(50000, 0x4000)).toBeUndefined();
+    expect(bind(50000, 0x4000)).toBeUndefined(); // the client's own relay: a live relay port
     expect(bind(3478, 0x4001)).toBe(403);
+    expect(bind(50002, 0x4002)).toBe(403); // in the range, but no relay of this server uses it
     expect(createPermission(client, '10.0.0.6')).toBe(403);
-    expect(createPermission(client, '10.0.0.5')).toBeUndefined();
+    expect(createPermission(client, '10.0.0.5')).toBe(403); // port 9: no relay port
   });
 
   it('refuses an own (public) address spelt as 6to4, even on a relay port', () => {

@@ -148,7 +148,10 @@ describe('CreatePermission and Send/Data (RFC 8656 §10, §11)', () => {
   });
 
   it('refuses the server itself outside the relay ports but allows another relay on it', () => {
-    const { client } = allocated();
+    const { core, client } = allocated();
+    const other = new ScenarioClient(core);
+    other.relayPort = 50001;
+    other.allocate();
     const own = (port: number) => peerAttr({ family: 4, address: '44.0.0.10', port });
     expect(
       errorCodeOf(client.request(Method.ChannelBind, [attr(channelNumber, 0x4000), own(3478)])),
@@ -157,6 +160,8 @@ describe('CreatePermission and Send/Data (RFC 8656 §10, §11)', () => {
       client.request(Method.ChannelBind, [attr(channelNumber, 0x4000), own(50001)]).messageClass,
     ).toBe(MessageClass.SuccessResponse);
     sendIndication(client, { family: 4, address: '44.0.0.10', port: 8443 }, new Uint8Array([1]));
+    // A port of the relay range that no relay of this server uses is another local program.
+    sendIndication(client, { family: 4, address: '44.0.0.10', port: 50002 }, new Uint8Array([1]));
     expect(client.peerSends).toHaveLength(0);
   });
 

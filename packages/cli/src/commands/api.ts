@@ -10,6 +10,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { ApiProblem, createControlPlane } from '@cloudproxy/control';
 import type { ControlPlane } from '@cloudproxy/control';
+import { withTlsPolicy } from '@cloudproxy/turn/node';
 import type { Command } from 'commander';
 import { resolveApiConfig } from '../config/api-options.js';
 import type { ApiCommandConfig, ApiFlags } from '../config/api-options.js';
@@ -76,7 +77,7 @@ export async function runApi(config: ApiCommandConfig): Promise<void> {
     res.end(JSON.stringify(problem.toBody()));
   };
   const tls = readTls(config);
-  const server = tls ? https.createServer(tls, handler) : http.createServer(handler);
+  const server = tls ? https.createServer(withTlsPolicy(tls), handler) : http.createServer(handler);
   await listen(server, config.host, config.port);
   const address = server.address();
   log.info(
@@ -97,7 +98,7 @@ export async function runApi(config: ApiCommandConfig): Promise<void> {
   handleSignals(log, {
     reload: () => {
       const next = readTls(config);
-      if (next && server instanceof https.Server) server.setSecureContext(next);
+      if (next && server instanceof https.Server) server.setSecureContext(withTlsPolicy(next));
       log.info({ event: 'reload' }, 'certificate reloaded');
     },
     stop: close,

@@ -13,6 +13,12 @@ import { PROXY_OPTIONS } from '../config/proxy-options.js';
 import type { ProxyOptionValues } from '../config/proxy-options.js';
 import { handleSignals } from '../lifecycle.js';
 import { createLogger } from '../logger.js';
+import {
+  isProxyWorker,
+  runProxyPrimary,
+  shareWorkerMetrics,
+  warnOnEmptyAllowlist,
+} from './proxy-workers.js';
 
 /** Turns commander's parsed options (camelCase keys, raw text) into checked option values. */
 function valuesFromCommander(parsed: Record<string, unknown>): ProxyOptionValues {
@@ -25,23 +31,34 @@ function valuesFromCommander(parsed: Record<string, unknown>): ProxyOptionValues
   return values;
 }
 
-/** Runs the proxy from a loaded configuration until a signal stops it. */
+/**
+ * Runs the proxy from a loaded configuration until a signal stops it: in this process with
+ * `--workers 1`, otherwise as the primary of that many worker processes (see proxy-workers.ts).
+ * A worker runs the proxy itself; the primary logs `ready` and serves the metrics for all.
+ */
 export async function runProxy(config: LoadedProxyConfig): Promise<void> {
+  const worker = isProxyWorker();
+  if (!worker && config.workers > 1) {
+    await runProxyPrimary(config, config.workers);
+    return;
+  }
   const log = createLogger({
     verbose: config.verbose,
     file: config.logFile,
     name: 'cloudproxy-proxy',
   });
-  const server = await createProxyServer({ ...config.server, logger: log });
+  const server = await createProxyServer({ ...config.server, logger: log.pino });
   let metricsServer: http.Server | undefined;
-  if (config.metrics !== undefined) {
+  if (worker) {
+    shareWorkerMetrics(server.registry);
+  } else if (config.metrics !== undefined) {
     metricsServer = await serveMetrics(server.registry, config.metrics.host, config.metrics.port);
     log.info({ event: 'metrics', ...config.metrics }, 'metrics at /metrics');
   }
   const { server: options } = config;
-  log.info(
+  log[worker ? 'debug' : 'info'](
     {
-      event: 'ready',
+      event: worker ? 'worker.ready' : 'ready',
       listen: server.address(),
       allowHosts: options.allowHosts,
       presets: options.presets,
@@ -50,12 +67,7 @@ export async function runProxy(config: LoadedProxyConfig): Promise<void> {
     },
     'signaling proxy ready',
   );
-  if (options.allowHosts.length === 0 && (options.presets ?? []).length === 0) {
-    log.warn(
-      { event: 'config.empty-allowlist' },
-      'no --allow-host or --allow-preset: every upstream is refused',
-    );
-  }
+  if (!worker) warnOnEmptyAllowlist(log, config);
   log.flush();
   const closeMetrics = (): Promise<void> =>
     new Promise((resolve) => {

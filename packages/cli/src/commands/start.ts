@@ -10,22 +10,27 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createControlPlane } from '@cloudproxy/control';
 import type { ControlPlane } from '@cloudproxy/control';
 import { createSignalingProxy } from '@cloudproxy/proxy';
+import { Registry, collectDefaultMetrics } from 'prom-client';
 import { TurnServer, createTurnMetrics } from '@cloudproxy/turn/node';
 import { loadTurnConfig } from '../config/turn-args.js';
 import type { LoadedTurnConfig } from '../config/turn-args.js';
-import { readStartFile, resolveStartSettings, turnArgs } from '../config/start-config.js';
+import {
+  checkStartFilePermissions,
+  readStartFile,
+  resolveStartSettings,
+  turnArgs,
+} from '../config/start-config.js';
 import type { StartFlags, StartSettings } from '../config/start-config.js';
 import { listenHttps } from '../https-surface.js';
 import {
   chooseHttpsPort,
-  credentialTlsPort,
   httpsListenOptions,
   readCertificates,
   turnPortsText,
 } from './start-https.js';
+import { openControlPlane } from './start-cluster.js';
 import { handleSignals } from '../lifecycle.js';
 import { createLogger } from '../logger.js';
 import { sdkRoutes } from '../sdk-bundle.js';
@@ -49,11 +54,19 @@ interface Prepared {
   readonly settings: StartSettings;
   readonly turn: LoadedTurnConfig;
   readonly cert: CertificateFiles;
+  /** About the YAML file itself (a world-readable file holding secrets). */
+  readonly fileWarnings: readonly string[];
 }
 
 /** Resolves everything `start` needs, creating first-start files. */
 function prepare(flags: StartFlags): Prepared {
-  const settings = resolveStartSettings(flags, readStartFile(flags.config));
+  const file = readStartFile(flags.config);
+  const permissions = checkStartFilePermissions(
+    flags.config,
+    file,
+    flags.strictConfigPermissions === true,
+  );
+  const settings = resolveStartSettings(flags, file);
   mkdirSync(settings.dataDir, { recursive: true, mode: 0o700 });
   const secret = ensureTurnSecret(settings.dataDir);
   const hosts = ['localhost', '127.0.0.1', '::1', os.hostname(), ...settings.listenIps];
@@ -67,15 +80,31 @@ function prepare(flags: StartFlags): Prepared {
   const turn = loadTurnConfig(args, () => ({ text: '', mode: 0o600 }));
   if (settings.adminToken !== undefined && settings.adminToken.length < 16)
     throw new Error('--admin-token: must be at least 16 characters');
-  return { settings, turn, cert };
+  return { settings, turn, cert, fileWarnings: permissions === undefined ? [] : [permissions] };
 }
 
 /**
  * The address clients use: --public-host, else the relay's advertised address (the external IP,
  * the relay IP, or for a wildcard the first non-internal interface address).
  */
-function publicHost(settings: StartSettings, relay: TurnServer): string {
-  return settings.publicHost ?? relay.relayAddresses[0] ?? '127.0.0.1';
+function publicHost(settings: StartSettings, relay: TurnServer | undefined): string {
+  return settings.publicHost ?? relay?.relayAddresses[0] ?? settings.listenIps[0] ?? '127.0.0.1';
+}
+
+/** The relay of this node: none on an API-only node (`--role api`). */
+async function startRelay(
+  settings: StartSettings,
+  turn: LoadedTurnConfig,
+  log: ReturnType<typeof createLogger>,
+): Promise<{ relay: TurnServer | undefined; registry: Registry }> {
+  if (settings.cluster.role === 'api') {
+    const registry = new Registry();
+    collectDefaultMetrics({ register: registry, prefix: 'cloudproxy_' });
+    return { relay: undefined, registry };
+  }
+  const relay = new TurnServer(turn.server, { logger: log });
+  await relay.listen();
+  return { relay, registry: createTurnMetrics(relay.core.stats, relay.gauges) };
 }
 
 /** Demo credentials of the `demo` app (created by the demo on first start), issued each start. */
@@ -88,41 +117,61 @@ function demoCredentials(control: ControlPlane, appId: string): Promise<unknown>
   });
 }
 
+/** The start banner: where everything is, the admin token once, demo credentials. */
+async function bannerLines(ctx: {
+  settings: StartSettings;
+  base: string;
+  httpsPort: number;
+  hasRelay: boolean;
+  cert: CertificateFiles;
+  control: ControlPlane;
+  demoAppId: string;
+}): Promise<string[]> {
+  const { settings, base, cert, control } = ctx;
+  const demo = await demoCredentials(control, ctx.demoAppId).then(
+    (issued) => JSON.stringify(issued, null, 2),
+    (error: unknown) => `(none yet: ${error instanceof Error ? error.message : String(error)})`,
+  );
+  return [
+    'cloudproxy is running with embedded defaults.',
+    `  console:     ${base}/console`,
+    `  diagnostics: ${base}/diagnostics`,
+    `  API:         ${base}/api/v1 (OpenAPI at ${base}/api/v1/openapi.json)`,
+    `  client SDK:  ${base}/sdk/cloudproxy-client.js`,
+    `  demo call:   ${base}/demo`,
+    ctx.hasRelay
+      ? `  TURN:        ${turnPortsText(settings, ctx.httpsPort)}`
+      : '  TURN:        none (--role api)',
+    settings.cluster.redisUrl
+      ? `  cluster:     role ${settings.cluster.role}, node ${control.node.status().nodeId}, region ${settings.region}`
+      : '',
+    cert.generated
+      ? `A self-signed certificate was generated in ${path.dirname(cert.certFile)}: browsers must be told to trust it (or configure turn.cert/turn.pkey).`
+      : '',
+    control.generatedAdminToken
+      ? `Admin token (shown once, only its hash is stored; --admin-token sets another): ${control.generatedAdminToken}`
+      : '',
+    'Demo credentials (app "demo", valid 24 hours):',
+    demo,
+  ];
+}
+
 /** Runs `cloudproxy start` until a signal stops it. */
 export async function runStart(flags: StartFlags): Promise<void> {
-  const { settings, turn, cert } = prepare(flags);
+  const { settings, turn, cert, fileWarnings } = prepare(flags);
   const log = createLogger({
     verbose: turn.cli.verbose,
     file: turn.cli.logFile,
     name: 'cloudproxy',
   });
-  for (const warning of turn.warnings) log.warn({ event: 'config.warning' }, warning);
-  const relay = new TurnServer(turn.server, { logger: log });
-  await relay.listen();
-  const registry = createTurnMetrics(relay.core.stats, relay.gauges);
+  for (const warning of [...fileWarnings, ...turn.warnings])
+    log.warn({ event: 'config.warning' }, warning);
+  const { relay, registry } = await startRelay(settings, turn, log);
   const host = publicHost(settings, relay);
   const httpsHost = settings.listenIps[0] ?? '::';
   const https = await chooseHttpsPort(settings, httpsHost);
   log.info({ event: 'https.port', port: https.port, why: https.why }, 'https port chosen');
-  const control = await createControlPlane({
-    store: settings.databaseUrl
-      ? { kind: 'postgres', url: settings.databaseUrl }
-      : { kind: 'sqlite', file: path.join(settings.dataDir, 'cloudproxy.db') },
-    adminToken: settings.adminToken,
-    node: {
-      region: settings.region,
-      publicHost: host,
-      relayAddresses: [...new Set(relay.relayAddresses)],
-      udpPort: settings.turnPort,
-      tcpPort: settings.turnPort,
-      tlsPort: credentialTlsPort(settings, https.port),
-      relayPortRange: { min: relay.options.minPort, max: relay.options.maxPort },
-      domains: settings.publicHost ? [settings.publicHost] : [],
-    },
-    relay,
-    logger: log.pino,
-    registry,
-  });
+  const control = await openControlPlane({ settings, turn, relay, host, https, registry, log });
   const proxySettings = settings.proxy;
   const proxy = createSignalingProxy({
     allowHosts: proxySettings.allowHosts ?? [],
@@ -152,36 +201,28 @@ export async function runStart(flags: StartFlags): Promise<void> {
       upgrades: demo.upgrades,
     },
     httpsListenOptions(
-      settings,
+      relay ? settings : { ...settings, sharedTurn: false },
       { host: httpsHost, port: https.port, certificates },
-      (socket, remote) => relay.acceptStream(socket, 'tls', remote),
+      (socket, remote) => relay?.acceptStream(socket, 'tls', remote),
     ),
   );
-  relay.setHttpsPort(surface.address.port);
+  relay?.setHttpsPort(surface.address.port);
   // Pages are opened where the node runs unless a public name is configured.
   const pageHost = settings.publicHost ?? settings.listenIps[0] ?? 'localhost';
   demo.listening(surface.address.port);
   const base = `https://${pageHost.includes(':') ? `[${pageHost}]` : pageHost}:${surface.address.port}`;
-  const lines = [
-    'cloudproxy is running with embedded defaults.',
-    `  console:     ${base}/console`,
-    `  diagnostics: ${base}/diagnostics`,
-    `  API:         ${base}/api/v1 (OpenAPI at ${base}/api/v1/openapi.json)`,
-    `  client SDK:  ${base}/sdk/cloudproxy-client.js`,
-    `  demo call:   ${base}/demo`,
-    `  TURN:        ${turnPortsText(settings, surface.address.port)}`,
-    cert.generated
-      ? `A self-signed certificate was generated in ${path.dirname(cert.certFile)}: browsers must be told to trust it (or configure turn.cert/turn.pkey).`
-      : '',
-    control.generatedAdminToken
-      ? `Admin token (shown once, only its hash is stored; --admin-token sets another): ${control.generatedAdminToken}`
-      : '',
-    'Demo credentials (app "demo", valid 24 hours):',
-    JSON.stringify(await demoCredentials(control, demo.appId), null, 2),
-  ];
+  const lines = await bannerLines({
+    settings,
+    base,
+    httpsPort: surface.address.port,
+    hasRelay: relay !== undefined,
+    cert,
+    control,
+    demoAppId: demo.appId,
+  });
   process.stderr.write(`${lines.filter(Boolean).join('\n')}\n`);
   log.info(
-    { event: 'ready', https: surface.address, listeners: relay.addresses },
+    { event: 'ready', https: surface.address, listeners: relay?.addresses ?? [] },
     'cloudproxy ready',
   );
   const closeAll = async (): Promise<void> => {
@@ -192,18 +233,18 @@ export async function runStart(flags: StartFlags): Promise<void> {
   };
   handleSignals(log, {
     reload: () => {
-      relay.reload(prepare(flags).turn.server.auth);
+      relay?.reload(prepare(flags).turn.server.auth);
       const renewed = readCertificates(settings, cert);
       surface.setCertificates(renewed);
       demo.setCertificate(renewed.cert);
     },
     stop: async () => {
-      log.info({ event: 'drain', allocations: relay.core.allocationCount }, 'draining');
-      await relay.drain(relay.options.drainTimeoutS * 1000);
+      log.info({ event: 'drain', allocations: relay?.core.allocationCount ?? 0 }, 'draining');
+      await relay?.drain(relay.options.drainTimeoutS * 1000);
       await closeAll();
     },
     force: async () => {
-      await relay.close();
+      await relay?.close();
       await closeAll();
     },
     beforeExit: () => {

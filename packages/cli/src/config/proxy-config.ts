@@ -4,6 +4,7 @@
  * @module
  */
 import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import type { ProxyServerOptions } from '@cloudproxy/proxy';
 import YAML from 'yaml';
 import { PROXY_OPTIONS } from './proxy-options.js';
@@ -32,6 +33,8 @@ export interface LoadedProxyConfig {
   readonly metrics: HostPort | undefined;
   readonly logFile: string | undefined;
   readonly verbose: boolean;
+  /** Worker processes (`--workers`; default the number of cores); 1 runs in this process. */
+  readonly workers: number;
   /** Reads the certificate and key again (SIGHUP). */
   readonly readTls: () => { cert: Buffer; key: Buffer };
 }
@@ -130,6 +133,13 @@ function integers(values: readonly string[] | undefined, option: string): number
   });
 }
 
+/** `--workers`: at least 1; unset means one per core. */
+function workerCount(value: number | undefined): number {
+  if (value === undefined) return os.availableParallelism();
+  if (value < 1) throw new ProxyConfigError(`--workers: expected at least 1, got ${value}`);
+  return value;
+}
+
 /**
  * Builds the configuration from command-line values over the file's (`--config`).
  * @throws ProxyConfigError naming the option.
@@ -198,6 +208,7 @@ export function loadProxyConfig(cli: ProxyOptionValues): LoadedProxyConfig {
     metrics: get('metrics') as HostPort | undefined,
     logFile: str('log-file'),
     verbose: get('verbose') === true,
+    workers: workerCount(num('workers')),
     readTls,
   };
 }

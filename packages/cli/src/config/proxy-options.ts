@@ -169,6 +169,12 @@ export const PROXY_OPTIONS: readonly ProxyOptionSpec[] = [
     description: 'write JSON log lines to FILE (default stdout)',
   },
   { name: 'verbose', kind: 'boolean', description: 'debug logging' },
+  {
+    name: 'workers',
+    kind: 'integer',
+    value: 'N',
+    description: 'processes sharing the port, one per core (default: the number of cores)',
+  },
 ];
 
 /** A parsed `HOST:PORT`. */

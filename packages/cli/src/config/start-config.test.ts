@@ -1,8 +1,14 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readStartFile, resolveStartSettings, turnArgs, yamlToArgs } from './start-config.js';
+import {
+  checkStartFilePermissions,
+  readStartFile,
+  resolveStartSettings,
+  turnArgs,
+  yamlToArgs,
+} from './start-config.js';
 
 const dirs: string[] = [];
 function yamlFile(text: string): string {
@@ -17,6 +23,25 @@ afterEach(() => {
 });
 
 describe('cloudproxy start configuration', () => {
+  it('warns about, or with --strict-config-permissions refuses, a world-readable file with secrets', () => {
+    const name = yamlFile(
+      'databaseUrl: postgres://cp:hunter2@db/cp\nturn:\n  static-auth-secret: s3cret\n',
+    );
+    chmodSync(name, 0o644);
+    const file = readStartFile(name);
+    expect(checkStartFilePermissions(name, file, false)).toMatch(
+      /readable by every user \(mode 644\) and holds secrets \(databaseUrl, turn\.static-auth-secret\); run chmod 600/,
+    );
+    expect(() => checkStartFilePermissions(name, file, true)).toThrow(
+      /--strict-config-permissions/,
+    );
+    chmodSync(name, 0o600);
+    expect(checkStartFilePermissions(name, file, true)).toBeUndefined();
+    const plain = yamlFile('databaseUrl: postgres://db/cp\nregion: eu-west\n');
+    chmodSync(plain, 0o644);
+    expect(checkStartFilePermissions(plain, readStartFile(plain), true)).toBeUndefined();
+  });
+
   it('takes flags over the file over defaults', () => {
     const file = readStartFile(yamlFile('httpsPort: 9443\nregion: eu-west\nturnPort: 3479\n'));
     const settings = resolveStartSettings({ httpsPort: '10443', dataDir: '/tmp/x' }, file);

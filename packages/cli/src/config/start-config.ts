@@ -4,14 +4,17 @@
  * turnserver.conf, its `proxy:` section those of `cloudproxy proxy`.
  * @module
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
+import { worldReadableMessage } from './turn-config-file.js';
 
 /** Flags of `cloudproxy start` (the contract of ARCHITECTURE.md, plus a few). */
 export interface StartFlags {
   readonly config?: string | undefined;
+  /** `--strict-config-permissions`: a world-readable YAML file holding secrets is an error. */
+  readonly strictConfigPermissions?: boolean | undefined;
   readonly dataDir?: string | undefined;
   readonly httpsPort?: string | undefined;
   readonly turnPort?: string | undefined;
@@ -26,6 +29,15 @@ export interface StartFlags {
   /** `--no-shared-turn`: false keeps TURN off the HTTPS port. */
   readonly sharedTurn?: boolean | undefined;
   readonly proxyProtocolFrom?: string[] | undefined;
+  /** Cluster mode (docs/deployment.md): `all` (default), `relay` or `api`. */
+  readonly role?: string | undefined;
+  readonly redisUrl?: string | undefined;
+  readonly nodeId?: string | undefined;
+  readonly capacity?: string | undefined;
+  readonly regionOrder?: string[] | undefined;
+  readonly heartbeatMs?: string | undefined;
+  readonly nodeTtlMs?: string | undefined;
+  readonly usageIntervalMs?: string | undefined;
 }
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
@@ -50,6 +62,17 @@ const fileSchema = z
       .optional(),
     sharedTurn: z.boolean().optional(),
     proxyProtocolFrom: z.array(z.string()).optional(),
+    role: z.enum(['all', 'relay', 'api']).optional(),
+    redisUrl: z
+      .string()
+      .regex(/^rediss?:\/\//, 'a redis:// URL')
+      .optional(),
+    nodeId: z.string().min(1).optional(),
+    capacity: z.number().int().min(0).optional(),
+    regionOrder: z.array(z.string()).optional(),
+    heartbeatMs: z.number().int().min(10).optional(),
+    nodeTtlMs: z.number().int().min(30).optional(),
+    usageIntervalMs: z.number().int().min(10).optional(),
     tls: z
       .object({
         sni: z
@@ -114,6 +137,19 @@ export interface StartSettings {
   readonly databaseUrl: string | undefined;
   readonly proxy: NonNullable<StartFile['proxy']>;
   readonly turn: StartFile['turn'];
+  readonly cluster: ClusterSettings;
+}
+
+/** Cluster mode settings of `start` (`redisUrl` undefined: a single node). */
+export interface ClusterSettings {
+  readonly role: 'all' | 'relay' | 'api';
+  readonly redisUrl: string | undefined;
+  readonly nodeId: string | undefined;
+  readonly capacity: number;
+  readonly regionOrder: readonly string[];
+  readonly heartbeatMs: number | undefined;
+  readonly nodeTtlMs: number | undefined;
+  readonly usageIntervalMs: number | undefined;
 }
 
 /** Reads and validates the YAML file; errors name the file, the key and the reason. */
@@ -128,6 +164,35 @@ export function readStartFile(file: string | undefined): StartFile {
     throw new Error(`${file}: ${key ? `'${key}': ` : ''}${issue?.message ?? 'invalid'}`);
   }
   return result.data;
+}
+
+/** A URL whose user-info holds a password (`scheme://user:password@host`). */
+const URL_WITH_PASSWORD = /^[a-z]+:\/\/[^/@]*:[^/@]*@/i;
+
+/** The keys of a parsed YAML file that hold secrets (passwords in URLs, TURN users and secrets). */
+export function startFileSecrets(file: StartFile): string[] {
+  const names: string[] = [];
+  if (file.databaseUrl !== undefined && URL_WITH_PASSWORD.test(file.databaseUrl))
+    names.push('databaseUrl');
+  if (file.redisUrl !== undefined && URL_WITH_PASSWORD.test(file.redisUrl)) names.push('redisUrl');
+  for (const key of ['user', 'static-auth-secret'])
+    if (file.turn?.[key] !== undefined) names.push(`turn.${key}`);
+  return names;
+}
+
+/**
+ * Checks that others may not read a YAML file holding secrets: returns the warning to log, or
+ * throws it as an error when `strict` (`--strict-config-permissions`).
+ */
+export function checkStartFilePermissions(
+  fileName: string | undefined,
+  file: StartFile,
+  strict: boolean,
+): string | undefined {
+  if (!fileName) return undefined;
+  const problem = worldReadableMessage(fileName, statSync(fileName).mode, startFileSecrets(file));
+  if (problem !== undefined && strict) throw new Error(`--strict-config-permissions: ${problem}`);
+  return problem;
 }
 
 function port(name: string, text: string | undefined, fallback: number): number {
@@ -170,11 +235,48 @@ function sharedPort(flags: StartFlags, file: StartFile) {
   };
 }
 
+function count(name: string, text: string | undefined, fallback: number | undefined) {
+  if (text === undefined) return fallback;
+  if (!/^\d+$/.test(text)) throw new Error(`--${name}: '${text}' is not a non-negative integer`);
+  return Number(text);
+}
+
+/** Cluster settings; a role other than `all` needs Redis, and Redis needs PostgreSQL. */
+function roleOf(flags: StartFlags, file: StartFile): ClusterSettings['role'] {
+  const role = flags.role ?? file.role ?? 'all';
+  if (role !== 'all' && role !== 'relay' && role !== 'api')
+    throw new Error(`--role: '${role}' is not one of all, relay, api`);
+  return role;
+}
+
+function cluster(flags: StartFlags, file: StartFile, databaseUrl: string | undefined) {
+  const role = roleOf(flags, file);
+  const redisUrl = flags.redisUrl ?? nonEmpty(process.env['CLOUDPROXY_REDIS_URL']) ?? file.redisUrl;
+  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl))
+    throw new Error(`--redis-url: '${redisUrl}' is not a redis:// URL`);
+  if (role !== 'all' && redisUrl === undefined)
+    throw new Error(`--role ${role}: needs --redis-url (cluster mode)`);
+  if (redisUrl !== undefined && databaseUrl === undefined)
+    throw new Error('--redis-url: cluster mode needs --database-url (PostgreSQL)');
+  return {
+    role,
+    redisUrl,
+    nodeId: flags.nodeId ?? file.nodeId,
+    capacity: count('capacity', flags.capacity, file.capacity) ?? 0,
+    regionOrder: (flags.regionOrder ?? file.regionOrder ?? []).flatMap((r) => r.split(',')),
+    heartbeatMs: count('heartbeat-ms', flags.heartbeatMs, file.heartbeatMs),
+    nodeTtlMs: count('node-ttl-ms', flags.nodeTtlMs, file.nodeTtlMs),
+    usageIntervalMs: count('usage-interval-ms', flags.usageIntervalMs, file.usageIntervalMs),
+  } satisfies ClusterSettings;
+}
+
 /** Flags over file over defaults. */
 export function resolveStartSettings(flags: StartFlags, file: StartFile): StartSettings {
+  const stores = secrets(flags, file);
   return {
     ...ports(flags, file),
-    ...secrets(flags, file),
+    ...stores,
+    cluster: cluster(flags, file, stores.databaseUrl),
     dataDir: path.resolve(flags.dataDir ?? file.dataDir ?? 'data'),
     listenIps: flags.listenIp ?? file.listenIp ?? [],
     relayIps: flags.relayIp ?? file.relayIp ?? [],

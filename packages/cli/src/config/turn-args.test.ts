@@ -677,6 +677,8 @@ external-ip=2001:db8::5
 min-port=50000
 max-port=50999
 relay-threads=8
+data-plane=js
+data-plane-threads=2
 realm=turn.example.org
 lt-cred-mech
 user=alice:correct-horse
@@ -693,6 +695,9 @@ no-multicast-peers
 no-loopback-peers
 user-quota=10
 total-quota=1000
+source-quota=100
+permission-quota=500
+channel-quota=400
 max-bps=125000
 cert=/etc/ssl/turn.pem
 pkey=/etc/ssl/turn.key
@@ -732,7 +737,12 @@ pidfile=/run/turn.pid
       channelLifetimeS: 900,
       userQuota: 10,
       totalQuota: 1000,
+      sourceQuota: 100,
+      permissionQuota: 500,
+      channelQuota: 400,
       maxBps: 125000,
+      dataPlane: 'js',
+      dataPlaneThreads: 2,
       peerPolicy: {
         allowLoopbackPeers: false,
         allowedPeerIps: ['10.1.0.0/16'],

@@ -71,7 +71,7 @@ export function loadTurnConfig(
   const args = collectArgOccurrences(argv);
   const draft = createTurnConfigDraft();
   args
-    .filter((o) => o.spec.name === 'config' || o.spec.name === 'no-config')
+    .filter((o) => ['config', 'no-config', 'strict-config-permissions'].includes(o.spec.name))
     .forEach((o) => {
       applyOccurrence(draft, o);
     });
@@ -82,6 +82,11 @@ export function loadTurnConfig(
   if (path !== undefined && !draft.noConfigFile) {
     const source = readSource(readFile, path);
     const file = collectFileOccurrences(source.text, path, source.mode);
+    if (file.unsafePermissions !== undefined && draft.strictConfigPermissions) {
+      throw new TurnConfigError(
+        `${ARGV_WHERE}: --strict-config-permissions: ${file.unsafePermissions}`,
+      );
+    }
     draft.warnings.push(...file.warnings);
     file.occurrences.forEach((o) => {
       applyOccurrence(draft, o);

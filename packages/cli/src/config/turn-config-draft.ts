@@ -77,7 +77,12 @@ export interface TurnConfigDraft {
   deniedPeerIps: string[];
   userQuota: number | undefined;
   totalQuota: number | undefined;
+  sourceQuota: number | undefined;
+  permissionQuota: number | undefined;
+  channelQuota: number | undefined;
   maxBps: number | undefined;
+  dataPlane: 'auto' | 'native' | 'js' | undefined;
+  dataPlaneThreads: number | undefined;
   nonceLifetimeS: number | undefined;
   maxLifetimeS: number | undefined;
   channelLifetimeS: number | undefined;
@@ -85,6 +90,8 @@ export interface TurnConfigDraft {
   drainTimeoutS: number | undefined;
   configFile: string | undefined;
   noConfigFile: boolean;
+  /** `--strict-config-permissions`: a world-readable config file with secrets is an error. */
+  strictConfigPermissions: boolean;
   logFile: string | undefined;
   verbose: boolean;
   extraVerbose: boolean;
@@ -124,7 +131,12 @@ export function createTurnConfigDraft(): TurnConfigDraft {
     deniedPeerIps: [],
     userQuota: undefined,
     totalQuota: undefined,
+    sourceQuota: undefined,
+    permissionQuota: undefined,
+    channelQuota: undefined,
     maxBps: undefined,
+    dataPlane: undefined,
+    dataPlaneThreads: undefined,
     drainTimeoutS: undefined,
     nonceLifetimeS: undefined,
     maxLifetimeS: undefined,
@@ -132,6 +144,7 @@ export function createTurnConfigDraft(): TurnConfigDraft {
     permissionLifetimeS: undefined,
     configFile: undefined,
     noConfigFile: false,
+    strictConfigPermissions: false,
     logFile: undefined,
     verbose: false,
     extraVerbose: false,
@@ -169,7 +182,12 @@ export function finishTurnConfig(draft: TurnConfigDraft, where: string): ParsedT
     channelLifetimeS: draft.channelLifetimeS,
     userQuota: draft.userQuota,
     totalQuota: draft.totalQuota,
+    sourceQuota: draft.sourceQuota,
+    permissionQuota: draft.permissionQuota,
+    channelQuota: draft.channelQuota,
     maxBps: draft.maxBps,
+    dataPlane: draft.dataPlane,
+    dataPlaneThreads: draft.dataPlaneThreads,
     drainTimeoutS: draft.drainTimeoutS,
     peerPolicy: {
       allowLoopbackPeers: draft.allowLoopbackPeers,

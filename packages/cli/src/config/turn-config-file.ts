@@ -18,6 +18,8 @@ const LINE = /^([^\s=]+)[\s=]*(.*)$/;
 export interface ConfigFileOccurrences {
   readonly occurrences: OptionOccurrence[];
   readonly warnings: string[];
+  /** Set when others may read the file and it holds secrets: the message (also in `warnings`). */
+  readonly unsafePermissions?: string | undefined;
 }
 
 /**
@@ -48,16 +50,34 @@ export function collectFileOccurrences(
     }
     occurrences.push(readLine(line, where));
   });
-  if (mode !== undefined && (mode & WORLD_READABLE) !== 0) {
-    const secrets = occurrences.filter((o) => SECRET_OPTIONS.has(o.spec.name));
-    if (secrets.length > 0) {
-      const names = [...new Set(secrets.map((o) => o.spec.name))].join(', ');
-      warnings.push(
-        `${fileName} is readable by every user (mode ${(mode & 0o777).toString(8)}) and holds secrets (${names}); run chmod 600 ${fileName}`,
-      );
-    }
-  }
-  return { occurrences, warnings };
+  const unsafePermissions = permissionProblem(occurrences, fileName, mode);
+  if (unsafePermissions !== undefined) warnings.push(unsafePermissions);
+  return { occurrences, warnings, unsafePermissions };
+}
+
+/** The message for a world-readable file holding secrets, or undefined when the file is safe. */
+function permissionProblem(
+  occurrences: readonly OptionOccurrence[],
+  fileName: string,
+  mode: number | undefined,
+): string | undefined {
+  if (mode === undefined || (mode & WORLD_READABLE) === 0) return undefined;
+  const secrets = occurrences.filter((o) => SECRET_OPTIONS.has(o.spec.name));
+  if (secrets.length === 0) return undefined;
+  return worldReadableMessage(fileName, mode, [...new Set(secrets.map((o) => o.spec.name))]);
+}
+
+/**
+ * The message for a config file that others may read and that holds the secrets `names`, or
+ * undefined when the file is not world-readable or holds none.
+ */
+export function worldReadableMessage(
+  fileName: string,
+  mode: number,
+  names: readonly string[],
+): string | undefined {
+  if ((mode & WORLD_READABLE) === 0 || names.length === 0) return undefined;
+  return `${fileName} is readable by every user (mode ${(mode & 0o777).toString(8)}) and holds secrets (${names.join(', ')}); run chmod 600 ${fileName}`;
 }
 
 function readLine(line: string, where: string): OptionOccurrence {

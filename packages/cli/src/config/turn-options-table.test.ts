@@ -48,7 +48,19 @@ const REQUIRED = [
   'config',
 ];
 /** Options of ours that coturn spells differently or not at all. */
-const CLOUDPROXY_ONLY = ['config', 'no-config', 'help', 'drain-timeout', 'proxy-protocol-from'];
+const CLOUDPROXY_ONLY = [
+  'config',
+  'no-config',
+  'help',
+  'drain-timeout',
+  'proxy-protocol-from',
+  'data-plane',
+  'data-plane-threads',
+  'strict-config-permissions',
+  'source-quota',
+  'permission-quota',
+  'channel-quota',
+];
 
 describe('the options table', () => {
   it.each(REQUIRED)('supports --%s', (name) => {

@@ -11,6 +11,8 @@ import {
   parseStringValue,
   parseUserValue,
 } from './turn-option-values.js';
+import { DATA_PLANE_OPTIONS } from './data-plane-options.js';
+import { ABUSE_QUOTA_OPTIONS, STRICT_CONFIG_PERMISSIONS } from './security-options.js';
 
 const MAX_INT32 = 2_147_483_647;
 const MAX_UINT32 = 4_294_967_295;
@@ -45,6 +47,7 @@ export const TURN_OPTIONS: readonly TurnOptionSpec[] = [
     argvOnly: true,
     coturnNote: 'coturn has only -n',
   }),
+  STRICT_CONFIG_PERMISSIONS,
   flag('help', 'general', 'Print this help and exit.', field('help'), {
     short: 'h',
     argvOnly: true,
@@ -107,6 +110,7 @@ export const TURN_OPTIONS: readonly TurnOptionSpec[] = [
     { coturnNote: 'cloudproxy only' },
   ),
   // Relay
+  ...DATA_PLANE_OPTIONS,
   list(
     'relay-ip',
     'relay',
@@ -260,6 +264,7 @@ export const TURN_OPTIONS: readonly TurnOptionSpec[] = [
       defaultText: '0',
     },
   ),
+  ...ABUSE_QUOTA_OPTIONS,
   int(
     'max-bps',
     'quotas',

@@ -21,6 +21,7 @@ import type {
 import { allocationKey } from '../usage/meter.js';
 import type { UsageMeter } from '../usage/meter.js';
 import type { AppCache, CachedApp } from './app-cache.js';
+import type { QuotaLease, QuotaLedger } from './quota-ledger.js';
 
 /** At most this many live allocations per uid and channel (one per ICE candidate is typical). */
 export const MAX_ALLOCATIONS_PER_UID = 16;
@@ -38,12 +39,16 @@ export type RefusalReason =
 
 type Owner = Pick<AppUsername, 'appId' | 'channel' | 'uid'>;
 
+/** An admitted allocation: its owner, lease id and username. */
+type Admitted = QuotaLease;
+
 /** Admission holds the live counts per app, channel and uid, and implements the relay hooks. */
 export class Admission {
   /** appId → channel → uid → live allocations. */
   readonly #live = new Map<string, Map<string, Map<string, number>>>();
-  /** allocation key → owners admitted under it (a stack; normally one). */
-  readonly #admitted = new Map<string, Owner[]>();
+  /** allocation key → allocations admitted under it (a stack; normally one). */
+  readonly #admitted = new Map<string, Admitted[]>();
+  readonly #ledger: QuotaLedger | undefined;
   readonly #cache: AppCache;
   readonly #region: string;
   readonly #clock: () => number;
@@ -56,7 +61,10 @@ export class Admission {
     clock: () => number;
     metrics: ControlMetrics;
     meter: UsageMeter;
+    /** Counts shared with other nodes (cluster mode); none on a single node. */
+    ledger?: QuotaLedger | undefined;
   }) {
+    this.#ledger = options.ledger;
     this.#cache = options.cache;
     this.#region = options.region;
     this.#clock = options.clock;
@@ -97,7 +105,8 @@ export class Admission {
     const refusal =
       this.#checkApp(cached, request) ??
       this.#checkRevoked(owner) ??
-      this.#checkLimits(owner, reservation);
+      this.#checkLimits(owner, reservation) ??
+      this.#checkLedger(owner, reservation);
     if (refusal) {
       this.#metrics.refusals.inc({ reason: refusal.reason });
       if (refusal.code === 486) this.#metrics.quotaRefusals.inc({ reason: refusal.reason });
@@ -105,9 +114,15 @@ export class Admission {
     }
     const proxyUsers = this.#count(owner, 1);
     const key = allocationKey(request);
-    const owners = this.#admitted.get(key);
-    if (owners) owners.push(owner);
-    else this.#admitted.set(key, [owner]);
+    const owners = this.#admitted.get(key) ?? [];
+    const lease: Admitted = {
+      leaseId: `${key}#${owners.length}`,
+      owner: { appId: owner.appId, channel: owner.channel, uid: owner.uid },
+      username: request.username,
+    };
+    owners.push(lease);
+    this.#admitted.set(key, owners);
+    this.#ledger?.admitted(lease, reservation);
     this.#meter.admitted(key, owner, request.transport, proxyUsers);
     this.#metrics.admissions.inc();
     this.#metrics.liveAllocations.inc();
@@ -118,12 +133,19 @@ export class Admission {
   release(request: AllocationRequestInfo, usage: AllocationUsage): void {
     const key = allocationKey(request);
     const owners = this.#admitted.get(key);
-    const owner = owners?.pop();
-    if (!owner) return;
+    const lease = owners?.pop();
+    if (!lease) return;
     if (owners?.length === 0) this.#admitted.delete(key);
+    const { owner } = lease;
     this.#count(owner, -1);
+    this.#ledger?.released(lease, this.#cache.get(owner.appId)?.reservations.get(this.#region));
     this.#meter.released(key, usage);
     this.#metrics.liveAllocations.dec();
+  }
+
+  /** Every allocation admitted and not yet released on this node (for a ledger re-sync). */
+  leases(): QuotaLease[] {
+    return [...this.#admitted.values()].flat();
   }
 
   /** Distinct uids with live allocations in a channel. */
@@ -164,6 +186,11 @@ export class Admission {
     if (held === 0 && (uids?.size ?? 0) >= reservation.maxProxyUsersPerChannel)
       return { code: 486, reason: 'max-proxy-users' };
     return undefined;
+  }
+
+  #checkLedger(owner: Owner, reservation: Reservation | undefined): Refusal | undefined {
+    const reason = this.#ledger?.refusal(owner, reservation);
+    return reason ? { code: 486, reason } : undefined;
   }
 
   /** Adds `delta` to the owner's count; returns the channel's distinct uids afterwards. */

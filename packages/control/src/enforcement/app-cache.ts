@@ -1,8 +1,9 @@
 /**
  * AppCache: the in-memory copy of what the relay hooks need on their synchronous hot path:
  * apps, their secrets (newest first), reservations and revocations in force. Loaded from the
- * store at start and refreshed per app after every write through the API (single node; a
- * multi-node deployment will need change notification, see docs/architecture.md).
+ * store at start and refreshed per app after every write through the API; in cluster mode other
+ * nodes' writes arrive as change notices (`cluster/cluster-events.ts`) and a periodic full
+ * reload is the backstop.
  * @module
  */
 import type { App, Reservation, Revocation } from '../model.js';
@@ -51,8 +52,17 @@ export class AppCache {
     }
   }
 
-  /** Re-reads one app from the store (after a write). */
+  /** Called after `refresh()` (a write on this node): cluster mode tells the other nodes. */
+  onRefreshed: ((appId: string) => void) | undefined;
+
+  /** Re-reads one app from the store after a write on this node, then calls `onRefreshed`. */
   async refresh(appId: string): Promise<void> {
+    await this.refreshQuietly(appId);
+    this.onRefreshed?.(appId);
+  }
+
+  /** Re-reads one app from the store (a change notice from another node). */
+  async refreshQuietly(appId: string): Promise<void> {
     const [app, secrets, reservations, revocations] = await Promise.all([
       this.#repos.apps.get(appId),
       this.#repos.apps.listSecrets(appId),

@@ -1,13 +1,48 @@
 /**
  * IssuedUsers: which uids hold unexpired credentials per app and channel, for the
- * `maxUsersPerChannel` limit checked when credentials are issued. In memory: after a restart the
- * count starts again from the credentials issued since (documented in docs/api.md).
+ * `maxUsersPerChannel` limit checked when credentials are issued. In memory on a single node:
+ * after a restart the count starts again from the credentials issued since (documented in
+ * docs/api.md). A cluster keeps the holders in Redis (cluster/issued-users-redis.ts), with this
+ * memory as its fallback while Redis is unreachable.
  * @module
  */
 
-/** IssuedUsers tracks uid → expiry per app and channel. */
-export class IssuedUsers {
+/** Where the holders of credentials are kept, as the credential service sees it. */
+export interface IssuedUsersLedger {
+  /**
+   * Records that `uid` holds credentials until `expiresAtMs`, unless `max` other uids hold
+   * unexpired ones (`max` undefined: no limit). Resolves false when refused.
+   */
+  claim(
+    appId: string,
+    channel: string,
+    uid: string,
+    max: number | undefined,
+    expiresAtMs: number,
+    nowMs: number,
+  ): Promise<boolean>;
+  /** Forgets a uid (or a whole channel) after a revocation. */
+  forget(appId: string, channel: string, uid: string | undefined): void;
+}
+
+/** IssuedUsers tracks uid → expiry per app and channel, in this process. */
+export class IssuedUsers implements IssuedUsersLedger {
   readonly #byChannel = new Map<string, Map<string, number>>();
+
+  /** {@inheritDoc IssuedUsersLedger.claim} */
+  claim(
+    appId: string,
+    channel: string,
+    uid: string,
+    max: number | undefined,
+    expiresAtMs: number,
+    nowMs: number,
+  ): Promise<boolean> {
+    if (max !== undefined && this.othersHolding(appId, channel, uid, nowMs) >= max)
+      return Promise.resolve(false);
+    this.record(appId, channel, uid, expiresAtMs);
+    return Promise.resolve(true);
+  }
 
   /** Distinct uids other than `uid` with credentials unexpired at `nowMs`. */
   othersHolding(appId: string, channel: string, uid: string, nowMs: number): number {

@@ -10,6 +10,7 @@ import { ApiProblem } from '../errors.js';
 import type { ControlMetrics } from '../metrics.js';
 import { scopedAppId } from '../routes/api-context.js';
 import { sha256Hex } from '../store/keys-repo.js';
+import { storeUnavailableProblem } from '../store/store-errors.js';
 import type { Authenticator } from './auth.js';
 import { bearerOf } from './auth.js';
 import { parseJsonBody, queryObject, readBody, validate } from './body.js';
@@ -128,7 +129,13 @@ export class ApiServer {
     const problem =
       error instanceof ApiProblem
         ? error
-        : new ApiProblem('internal', 'internal error', { cause: error });
+        : (storeUnavailableProblem(error) ??
+          new ApiProblem('internal', 'internal error', { cause: error }));
+    if (problem.code === 'unavailable')
+      this.#logger?.warn(
+        { event: 'api.store-unavailable', method: req.method, path: url.pathname, err: error },
+        problem.message,
+      );
     if (problem.code === 'internal')
       this.#logger?.error(
         { event: 'api.error', method: req.method, path: url.pathname, err: error },

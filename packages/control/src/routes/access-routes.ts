@@ -51,9 +51,9 @@ export function accessRoutes(api: ApiContext): Route[] {
       summary: 'Issue short-lived TURN credentials as WebRTC iceServers',
       body: credentialsBody,
       response: credentialsSchema,
-      handler: ({ params, body, principal }) => {
+      handler: async ({ params, body, principal }) => {
         checkClientScope(principal, body.channel, body.uid);
-        return reply(200, api.access.issueCredentials(appIdOf(params), body));
+        return reply(200, await api.access.issueCredentials(appIdOf(params), body));
       },
     }),
     defineRoute({
@@ -69,8 +69,8 @@ export function accessRoutes(api: ApiContext): Route[] {
         ttl: z.number().int(),
         uris: z.array(z.string()),
       }),
-      handler: ({ params, query }) =>
-        reply(200, api.access.turnRestCredentials(appIdOf(params), query)),
+      handler: async ({ params, query }) =>
+        reply(200, await api.access.turnRestCredentials(appIdOf(params), query)),
     }),
     defineRoute({
       method: 'POST',

@@ -3,6 +3,7 @@
  * must allow, and the domain names used in automatic mode; as JSON, CSV or plain text.
  * @module
  */
+import type { ClusterNodeInfo } from '../cluster/placement.js';
 import type { Reply } from '../http/route.js';
 import type { ResolvedOptions } from '../options.js';
 import { toCsv } from './json.js';
@@ -23,8 +24,13 @@ export interface Allowlist {
   }[];
 }
 
-/** The table of this node (one region until the scale-out step adds others). */
-export function allowlist(node: ResolvedOptions['node'], region: string | undefined): Allowlist {
+/** The table: this node's, or in cluster mode every relay node of the registry by region. */
+export function allowlist(
+  node: ResolvedOptions['node'],
+  region: string | undefined,
+  clusterNodes?: readonly ClusterNodeInfo[],
+): Allowlist {
+  if (clusterNodes) return clusterAllowlist(clusterNodes, region);
   if (region !== undefined && region !== node.region) return { regions: [] };
   const ports: AllowlistPort[] = [
     { protocol: 'udp', port: node.udpPort },
@@ -40,6 +46,38 @@ export function allowlist(node: ResolvedOptions['node'], region: string | undefi
         relays: node.relayAddresses.map((address) => ({ address, ports: [...ports] })),
       },
     ],
+  };
+}
+
+function portsOf(n: ClusterNodeInfo): AllowlistPort[] {
+  return [
+    { protocol: 'udp', port: n.ports.udp },
+    { protocol: 'tcp', port: n.ports.tcp },
+    { protocol: 'tls', port: n.ports.tls },
+    { protocol: 'udp', portRange: `${n.relayPortRange.min}-${n.relayPortRange.max}` },
+  ];
+}
+
+/** The table built from the registry: relay nodes (draining ones too) grouped by region. */
+function clusterAllowlist(
+  nodes: readonly ClusterNodeInfo[],
+  region: string | undefined,
+): Allowlist {
+  const byRegion = new Map<string, ClusterNodeInfo[]>();
+  for (const n of nodes) {
+    if (n.role === 'api' || (region !== undefined && n.region !== region)) continue;
+    byRegion.set(n.region, [...(byRegion.get(n.region) ?? []), n]);
+  }
+  return {
+    regions: [...byRegion.entries()]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([name, members]) => ({
+        region: name,
+        domains: [...new Set(members.flatMap((n) => n.domains))].sort(),
+        relays: members
+          .sort((a, b) => a.nodeId.localeCompare(b.nodeId))
+          .flatMap((n) => n.relayAddresses.map((address) => ({ address, ports: portsOf(n) }))),
+      })),
   };
 }
 

@@ -2,6 +2,7 @@
  * What route handlers reach: the services, the live state and this node's description.
  * @module
  */
+import type { ClusterRuntime } from '../cluster/cluster-runtime.js';
 import type { Admission } from '../enforcement/admission.js';
 import { ApiProblem } from '../errors.js';
 import type { Principal } from '../http/route.js';
@@ -9,6 +10,7 @@ import type { ResolvedOptions } from '../options.js';
 import type { RelayNode } from '../relay-node.js';
 import type { AccessService } from '../services/access-service.js';
 import type { AppService } from '../services/app-service.js';
+import type { NodeService } from '../services/node-service.js';
 import type { Store } from '../store/open.js';
 import type { UsageRepo } from '../store/usage-repo.js';
 import type { BandwidthHistory } from '../usage/bandwidth.js';
@@ -23,6 +25,9 @@ export interface ApiContext {
   readonly bandwidth: BandwidthHistory;
   readonly relay: RelayNode | undefined;
   readonly node: ResolvedOptions['node'];
+  readonly nodeService: NodeService;
+  /** Cluster mode's runtime (registry, stores' health); undefined on a single node. */
+  readonly cluster: ClusterRuntime | undefined;
   /** Flushes pending usage to the store (so that a usage query sees everything). */
   readonly flushUsage: () => Promise<void>;
 }

@@ -36,7 +36,12 @@ export function infoRoutes(api: ApiContext): Route[] {
       query: allowlistQuery,
       alsoProduces: ['text/csv', 'text/plain'],
       handler: ({ query }) =>
-        Promise.resolve(renderAllowlist(allowlist(api.node, query.region), query.format ?? 'json')),
+        Promise.resolve(
+          renderAllowlist(
+            allowlist(api.node, query.region, api.cluster?.nodes()),
+            query.format ?? 'json',
+          ),
+        ),
     }),
     defineRoute({
       method: 'GET',
@@ -100,17 +105,36 @@ export function infoRoutes(api: ApiContext): Route[] {
       path: '/readyz',
       access: 'public',
       tag: 'health',
-      summary: 'Readiness: the store answers',
-      handler: async () => {
-        try {
-          await api.store.ping();
-        } catch (error) {
-          throw new ApiProblem('unavailable', 'the store does not answer', { cause: error });
-        }
-        return { status: 200, json: { status: 'ready', store: api.store.kind } };
-      },
+      summary: 'Readiness: the stores answer and the node is not draining',
+      handler: () => readiness(api),
     }),
   ];
+}
+
+/**
+ * Ready when the store answers, the node is not draining, and in cluster mode Redis answers on a
+ * node that serves the API (placement needs the registry); a relay-only node stays ready without
+ * Redis (it admits from the last known counts).
+ */
+async function readiness(api: ApiContext): Promise<Reply> {
+  try {
+    await api.store.ping();
+  } catch (error) {
+    throw new ApiProblem('unavailable', 'the store does not answer', { cause: error });
+  }
+  if (api.nodeService.draining) throw new ApiProblem('unavailable', 'the node is draining');
+  const health = api.cluster?.health();
+  const role = api.nodeService.status().role;
+  if (health && !health.redis && role !== 'relay')
+    throw new ApiProblem('unavailable', 'redis does not answer');
+  return {
+    status: 200,
+    json: {
+      status: 'ready',
+      store: api.store.kind,
+      ...(health ? { redis: health.redis ? 'up' : 'down' } : {}),
+    },
+  };
 }
 
 async function usage(

@@ -9,7 +9,7 @@ import { iceTransportPolicyOf, turnUris } from '../credentials/ice-servers.js';
 import type { RelayEndpoint } from '../credentials/ice-servers.js';
 import { appUsername, parseAppUsername, restPassword } from '../credentials/rest.js';
 import type { AppCache, CachedApp } from '../enforcement/app-cache.js';
-import type { IssuedUsers } from '../enforcement/issued-users.js';
+import type { IssuedUsersLedger } from '../enforcement/issued-users.js';
 import { ApiProblem } from '../errors.js';
 import type { ControlMetrics } from '../metrics.js';
 import type { Mode, Revocation } from '../model.js';
@@ -29,6 +29,8 @@ export interface CredentialsRequest {
   readonly uid: string;
   readonly ttl?: number | undefined;
   readonly mode?: Mode | undefined;
+  /** Cluster mode: the region whose relays to name (default: this node's). */
+  readonly region?: string | undefined;
 }
 
 /** Issued credentials, WebRTC-shaped. */
@@ -51,7 +53,7 @@ export interface TurnRestCredentials {
 /** AccessService issues credentials and client tokens and handles revocations. */
 export class AccessService {
   readonly #cache: AppCache;
-  readonly #issued: IssuedUsers;
+  readonly #issued: IssuedUsersLedger;
   readonly #limits: LimitsRepo;
   readonly #relay: RelayNode | undefined;
   readonly #endpoint: RelayEndpoint;
@@ -59,10 +61,13 @@ export class AccessService {
   readonly #clientTokenKey: Buffer;
   readonly #clock: () => number;
   readonly #metrics: ControlMetrics;
+  readonly #placement: ((region: string) => RelayEndpoint | undefined) | undefined;
+  readonly #onRevoked:
+    ((appId: string, channel: string, uid: string | undefined) => void) | undefined;
 
   constructor(options: {
     cache: AppCache;
-    issued: IssuedUsers;
+    issued: IssuedUsersLedger;
     limits: LimitsRepo;
     relay: RelayNode | undefined;
     endpoint: RelayEndpoint;
@@ -70,7 +75,13 @@ export class AccessService {
     clientTokenKey: Buffer;
     clock: () => number;
     metrics: ControlMetrics;
+    /** Cluster mode: the relay node credentials for a region name (undefined: none available). */
+    placement?: ((region: string) => RelayEndpoint | undefined) | undefined;
+    /** Cluster mode: tells the other nodes about a revocation. */
+    onRevoked?: ((appId: string, channel: string, uid: string | undefined) => void) | undefined;
   }) {
+    this.#placement = options.placement;
+    this.#onRevoked = options.onRevoked;
     this.#cache = options.cache;
     this.#issued = options.issued;
     this.#limits = options.limits;
@@ -106,25 +117,27 @@ export class AccessService {
     return mode;
   }
 
-  #checkAllowed(cached: CachedApp, channel: string, uid: string, nowMs: number): void {
-    const { appId } = cached.app;
-    const revoked = this.#cache.revocationFor(appId, channel, uid, nowMs);
+  #checkRevoked(cached: CachedApp, channel: string, uid: string, nowMs: number): void {
+    const revoked = this.#cache.revocationFor(cached.app.appId, channel, uid, nowMs);
     if (revoked)
       throw new ApiProblem(
         'revoked',
         `${revoked.uid === undefined ? `channel ${channel}` : `uid ${uid} in channel ${channel}`} is revoked until ${new Date(revoked.untilMs).toISOString()}`,
       );
+  }
+
+  /** Counts `uid` as a holder of the channel's credentials, within `maxUsersPerChannel`. */
+  async #claimUser(cached: CachedApp, req: CredentialsRequest, expiresAtS: number, nowMs: number) {
     const max = cached.reservations.get(this.#region)?.maxUsersPerChannel;
-    if (max !== undefined && this.#issued.othersHolding(appId, channel, uid, nowMs) >= max)
+    const { appId } = cached.app;
+    if (!(await this.#issued.claim(appId, req.channel, req.uid, max, expiresAtS * 1000, nowMs)))
       throw new ApiProblem(
         'quota-exceeded',
-        `channel ${channel} already has ${max} users with credentials (maxUsersPerChannel)`,
+        `channel ${req.channel} already has ${String(max)} users with credentials (maxUsersPerChannel)`,
       );
   }
 
-  #sign(cached: CachedApp, req: CredentialsRequest, nowMs: number) {
-    const ttl = Math.min(req.ttl ?? CREDENTIAL_TTL_S.default, CREDENTIAL_TTL_S.max);
-    const expiresAtS = Math.floor(nowMs / 1000) + ttl;
+  #sign(cached: CachedApp, req: CredentialsRequest, ttl: number, expiresAtS: number) {
     const username = appUsername({
       expiresAtS,
       appId: cached.app.appId,
@@ -133,22 +146,25 @@ export class AccessService {
     });
     const secret = cached.secrets[0];
     if (secret === undefined) throw new Error(`app ${cached.app.appId} has no TURN secret`);
-    this.#issued.record(cached.app.appId, req.channel, req.uid, expiresAtS * 1000);
     return { ttl, expiresAtS, username, password: restPassword(secret, username) };
   }
 
   /** Issues WebRTC-shaped credentials (403/404 problems when refused). */
-  issueCredentials(appId: string, req: CredentialsRequest): IssuedCredentials {
+  async issueCredentials(appId: string, req: CredentialsRequest): Promise<IssuedCredentials> {
     const nowMs = this.#clock();
     const cached = this.#enabledApp(appId);
     const mode = this.#checkMode(cached, req.mode);
-    this.#checkAllowed(cached, req.channel, req.uid, nowMs);
-    const signed = this.#sign(cached, req, nowMs);
+    this.#checkRevoked(cached, req.channel, req.uid, nowMs);
+    const endpoint = this.#endpointFor(req.region);
+    const ttl = Math.min(req.ttl ?? CREDENTIAL_TTL_S.default, CREDENTIAL_TTL_S.max);
+    const expiresAtS = Math.floor(nowMs / 1000) + ttl;
+    await this.#claimUser(cached, req, expiresAtS, nowMs);
+    const signed = this.#sign(cached, req, ttl, expiresAtS);
     this.#metrics.credentialsIssued.inc({ mode });
     return {
       iceServers: [
         {
-          urls: turnUris(this.#endpoint, mode),
+          urls: turnUris(endpoint, mode),
           username: signed.username,
           credential: signed.password,
         },
@@ -160,9 +176,19 @@ export class AccessService {
     };
   }
 
+  /** The relay credentials name: placed from the registry in cluster mode, else this node. */
+  #endpointFor(region: string | undefined): RelayEndpoint {
+    if (!this.#placement) return this.#endpoint;
+    const wanted = region ?? this.#region;
+    const placed = this.#placement(wanted);
+    if (!placed)
+      throw new ApiProblem('unavailable', `no relay node is available for region ${wanted}`);
+    return placed;
+  }
+
   /** Issues credentials in the draft-uberti TURN REST shape. */
-  turnRestCredentials(appId: string, req: CredentialsRequest): TurnRestCredentials {
-    const issued = this.issueCredentials(appId, req);
+  async turnRestCredentials(appId: string, req: CredentialsRequest): Promise<TurnRestCredentials> {
+    const issued = await this.issueCredentials(appId, req);
     const server = issued.iceServers[0];
     return {
       username: server?.username ?? '',
@@ -215,6 +241,7 @@ export class AccessService {
         if (parsed?.appId !== appId || parsed.channel !== req.channel) return false;
         return req.uid === undefined || parsed.uid === req.uid;
       }) ?? 0;
+    this.#onRevoked?.(appId, req.channel, req.uid);
     return { endedAllocations, until: new Date(untilMs).toISOString() };
   }
 

@@ -12,7 +12,8 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, SqliteDriver, sql } from 'kysely';
+import type { DatabaseConnection, Driver } from 'kysely';
 import pg from 'pg';
 import { ControlError } from '../errors.js';
 import { migrationProvider } from './migrations.js';
@@ -30,6 +31,41 @@ export interface Store {
   close(): Promise<void>;
 }
 
+/**
+ * SQLite rolls a transaction back by itself on some errors (SQLITE_FULL, SQLITE_IOERR, …;
+ * https://www.sqlite.org/lang_transaction.html "Response To Errors Within A Transaction").
+ * Kysely's ROLLBACK after that fails with "no transaction is active" and would hide the real
+ * error (a full disk would look like a bug), so the driver skips the ROLLBACK when SQLite has
+ * already done it.
+ */
+class SqliteDriverKeepingErrors extends SqliteDriver {
+  readonly #database: Database.Database;
+
+  constructor(database: Database.Database) {
+    super({ database });
+    this.#database = database;
+  }
+
+  override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    if (!this.#database.inTransaction) return;
+    await super.rollbackTransaction(connection);
+  }
+}
+
+/** SqliteDialect with {@link SqliteDriverKeepingErrors}. */
+class SqliteDialectKeepingErrors extends SqliteDialect {
+  readonly #database: Database.Database;
+
+  constructor(database: Database.Database) {
+    super({ database });
+    this.#database = database;
+  }
+
+  override createDriver(): Driver {
+    return new SqliteDriverKeepingErrors(this.#database);
+  }
+}
+
 function sqliteDialect(file: string): SqliteDialect {
   if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const database = new Database(file);
@@ -37,11 +73,23 @@ function sqliteDialect(file: string): SqliteDialect {
   database.pragma('synchronous = FULL');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
-  return new SqliteDialect({ database });
+  return new SqliteDialectKeepingErrors(database);
 }
 
-function postgresDialect(url: string): PostgresDialect {
-  return new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 10 }) });
+/** How long a new PostgreSQL connection may take before the query fails (not hangs). */
+export const PG_CONNECT_TIMEOUT_MS = 5000;
+
+function postgresDialect(url: string, onError: (error: Error) => void): PostgresDialect {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 10,
+    connectionTimeoutMillis: PG_CONNECT_TIMEOUT_MS,
+  });
+  // An idle connection that the server closes (restart, failover, `pg_ctl stop`) makes the pool
+  // emit 'error'; without a listener that would end the process. The pool has already dropped
+  // the connection and the next query opens a new one, so the error is only reported.
+  pool.on('error', onError);
+  return new PostgresDialect({ pool });
 }
 
 function describeStore(options: StoreOptions): string {
@@ -51,13 +99,22 @@ function describeStore(options: StoreOptions): string {
   return `postgres ${safe.toString()}`;
 }
 
-/** Opens the store and migrates it to the latest schema; throws ERR_CONTROL_STORE on failure. */
-export async function openStore(options: StoreOptions): Promise<Store> {
+/**
+ * Opens the store and migrates it to the latest schema; throws ERR_CONTROL_STORE on failure.
+ * `onConnectionError` receives errors of idle PostgreSQL connections (default: ignored, the
+ * next query reconnects and reports its own failure).
+ */
+export async function openStore(
+  options: StoreOptions,
+  onConnectionError: (error: Error) => void = () => undefined,
+): Promise<Store> {
   let db: Kysely<ControlDatabase>;
   try {
     db = new Kysely<ControlDatabase>({
       dialect:
-        options.kind === 'sqlite' ? sqliteDialect(options.file) : postgresDialect(options.url),
+        options.kind === 'sqlite'
+          ? sqliteDialect(options.file)
+          : postgresDialect(options.url, onConnectionError),
     });
   } catch (error) {
     throw new ControlError('ERR_CONTROL_STORE', `cannot open ${describeStore(options)}`, error);

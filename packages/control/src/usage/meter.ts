@@ -4,6 +4,9 @@
  * `relay.listAllocations()`, and the rest at release from the relay's final numbers, so the
  * totals equal exactly what the relay counted. Pending deltas are flushed to the store by the
  * caller (`take()`; `restore()` puts them back when a flush fails).
+ *
+ * Relay time is measured on a monotonic clock (as the relay measures it), so a step of the wall
+ * clock neither adds nor removes relay time; the wall clock only picks the UTC day of a delta.
  * @module
  */
 import { dayOf } from '../model.js';
@@ -52,10 +55,20 @@ export class UsageMeter {
   readonly #live = new Map<string, LiveEntry>();
   readonly #bandwidth: BandwidthHistory;
   readonly #clock: () => number;
+  readonly #monotonicMs: () => number;
 
-  constructor(options: { bandwidth: BandwidthHistory; clock: () => number }) {
+  /**
+   * `clock` is wall time (the UTC day of each delta); `monotonicMs` measures relay time
+   * (default `performance.now`).
+   */
+  constructor(options: {
+    bandwidth: BandwidthHistory;
+    clock: () => number;
+    monotonicMs?: (() => number) | undefined;
+  }) {
     this.#bandwidth = options.bandwidth;
     this.#clock = options.clock;
+    this.#monotonicMs = options.monotonicMs ?? (() => performance.now());
   }
 
   #row(owner: AllocationOwner, nowMs: number): PendingRow {
@@ -92,7 +105,7 @@ export class UsageMeter {
     this.#live.set(key, {
       ...owner,
       transport,
-      startedAtMs: nowMs,
+      startedAtMs: this.#monotonicMs(),
       bytesIn: 0,
       bytesOut: 0,
       accountedMs: 0,
@@ -117,7 +130,7 @@ export class UsageMeter {
 
   /** Adds the deltas of live allocations since the last poll. */
   observe(snapshots: readonly AllocationSnapshot[]): void {
-    const nowMs = this.#clock();
+    const nowMs = this.#monotonicMs();
     for (const s of snapshots) {
       const entry = this.#live.get(allocationKey(s));
       if (!entry) continue;

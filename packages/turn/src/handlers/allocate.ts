@@ -6,6 +6,8 @@
 import {
   AddressFamily,
   AttrType,
+  alternateServer,
+  attr,
   TransportProtocol,
   additionalAddressFamily,
   evenPort,
@@ -45,6 +47,7 @@ export function handleAllocate(ctx: RequestContext, state: CoreState, limiter: R
     ctx.reject(437, '5-tuple already has an allocation', { signer: auth });
     return;
   }
+  if (redirected(ctx, state, auth)) return;
   if (state.draining) {
     ctx.reject(508, 'server is draining', { signer: auth });
     return;
@@ -112,6 +115,26 @@ function answeredAsRetransmission(ctx: RequestContext, state: CoreState): boolea
   return false;
 }
 
+/**
+ * A full or draining node sends the client elsewhere: 300 Try Alternate with ALTERNATE-SERVER,
+ * signed like any answer to an authenticated request (RFC 8489 §10 and §14.15, RFC 8656 §7.2).
+ */
+function redirected(ctx: RequestContext, state: CoreState, auth: AuthSuccess): boolean {
+  const { client } = ctx;
+  const alternate = state.hooks.alternate?.({
+    username: auth.username,
+    transport: client.transport,
+    clientAddress: client.remote.address,
+    clientPort: client.remote.port,
+  });
+  if (!alternate) return false;
+  ctx.reject(300, `redirected to ${alternate.address}:${alternate.port}`, {
+    signer: auth,
+    extra: [attr(alternateServer, alternate)],
+  });
+  return true;
+}
+
 /** Steps 3-5: unknown attributes, REQUESTED-TRANSPORT, DONT-FRAGMENT, token/EVEN-PORT conflicts. */
 function checkAttributes(ctx: RequestContext, auth: AuthSuccess): boolean {
   const { msg } = ctx;
@@ -171,11 +194,15 @@ function requestedFamilies(ctx: RequestContext): Families {
   return { error: 440, cause: `unknown address family ${requested}` };
 }
 
-/** Per-user and total allocation quotas (486). */
+/** Per-user, per-source-address and total allocation quotas (486). */
 function checkQuota(ctx: RequestContext, state: CoreState, auth: AuthSuccess): boolean {
-  const { userQuota, totalQuota } = state.services.options;
+  const { userQuota, totalQuota, sourceQuota } = state.services.options;
   if (userQuota > 0 && state.userCount(auth.quotaUser) >= userQuota) {
     ctx.reject(486, `user quota of ${userQuota} allocations reached`, { signer: auth });
+    return false;
+  }
+  if (sourceQuota > 0 && state.sourceCount(ctx.client.remote.address) >= sourceQuota) {
+    ctx.reject(486, `source quota of ${sourceQuota} allocations reached`, { signer: auth });
     return false;
   }
   if (totalQuota > 0 && state.allocationCount >= totalQuota) {

@@ -8,6 +8,7 @@ import {
   channelNumber as channelNumberAttr,
   xorPeerAddress,
 } from '@cloudproxy/stun';
+import type { Allocation } from '../allocation.js';
 import type { CoreState } from '../core-state.js';
 import type { RateLimiter } from '../rate-limiter.js';
 import type { RequestContext, ResponseSigner } from '../request-context.js';
@@ -38,6 +39,26 @@ function channelRequest(
   return { channelNumber, peer };
 }
 
+/** Which per-allocation quota a new binding to `ip` would pass, if any (expired entries swept first). */
+function quotaReached(
+  allocation: Allocation,
+  ip: string,
+  state: CoreState,
+  nowMs: number,
+): 'channel' | 'permission' | undefined {
+  const { channelQuota, permissionQuota } = state.services.options;
+  const over = (): 'channel' | 'permission' | undefined => {
+    if (channelQuota > 0 && allocation.channels.size >= channelQuota) return 'channel';
+    const newPermission = !allocation.permissions.has(ip);
+    if (permissionQuota > 0 && newPermission && allocation.permissions.size >= permissionQuota)
+      return 'permission';
+    return undefined;
+  };
+  if (over() === undefined) return undefined;
+  allocation.sweep(nowMs);
+  return over();
+}
+
 /** Handles ChannelBind: binds (or refreshes) a channel to a peer and refreshes its permission. */
 export function handleChannelBind(
   ctx: RequestContext,
@@ -59,7 +80,7 @@ export function handleChannelBind(
   const request = channelRequest(ctx, auth);
   if (!request) return;
   const { channelNumber, peer } = request;
-  const checked = checkPeer(ctx, state, allocation, peer, auth, true);
+  const checked = checkPeer(ctx, state, allocation, peer, auth);
   if (!checked) return;
   // 2. The channel must not be bound to another peer, nor the peer to another channel (400).
   const byNumber = allocation.channels.get(channelNumber);
@@ -67,6 +88,13 @@ export function handleChannelBind(
   const sameBinding = byNumber !== undefined && byNumber === byPeer;
   if ((byNumber || byPeer) && !sameBinding) {
     ctx.reject(400, 'channel or peer already bound differently', { signer: auth });
+    return;
+  }
+  // The allocation's channels and permissions are bounded (--channel-quota, --permission-quota):
+  // past them, 508 Insufficient Capacity (RFC 8656 §12.2).
+  const full = byNumber ? undefined : quotaReached(allocation, peer.address, state, nowMs);
+  if (full) {
+    ctx.reject(508, `${full} quota of this allocation reached`, { signer: auth });
     return;
   }
   // 3. Bind or refresh for 10 minutes and refresh the peer's permission (RFC 8656 §12.2).

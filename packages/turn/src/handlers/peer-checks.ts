@@ -17,8 +17,10 @@ export interface AcceptedPeer {
  * Answers 443 or 403 and returns undefined when `peer` may not be used on `allocation`. The
  * server's own addresses are another relay of this server when the port is a relay port (two
  * clients of one server talking, the commonest relay-to-relay path), whatever range the address
- * is in; anything else on them (listeners, metrics, local services) is refused. Without a port
- * (`checkPort` false, CreatePermission) the caller restricts the permission to relay ports.
+ * is in; anything else on them (listeners, metrics, local services) is refused. A permission is
+ * for an IP address (RFC 8656 §9), but the XOR-PEER-ADDRESS of a CreatePermission carries the
+ * peer's port too (browsers send the candidate's): for an own address it must be a live relay
+ * port, and the permission still reaches relay ports only.
  */
 export function checkPeer(
   ctx: RequestContext,
@@ -26,7 +28,6 @@ export function checkPeer(
   allocation: Allocation,
   peer: TransportAddress,
   signer: ResponseSigner,
-  checkPort: boolean,
 ): AcceptedPeer | undefined {
   if (!allocation.relayFor(peer.family)) {
     ctx.reject(443, `peer ${peer.address} does not match the relay's address family`, { signer });
@@ -34,7 +35,7 @@ export function checkPeer(
   }
   const decision = state.peerPolicy.check(peer.address);
   if (decision.allowed) return { own: false };
-  if (decision.ownAddress && (!checkPort || inRelayPorts(state, peer.port))) return { own: true };
+  if (decision.ownAddress && inRelayPorts(state, peer.port)) return { own: true };
   const reason = decision.ownAddress
     ? `peer ${peer.address}:${peer.port} is the server itself outside the relay ports`
     : `peer ${peer.address} denied: ${decision.reason}`;
@@ -42,7 +43,7 @@ export function checkPeer(
   return undefined;
 }
 
-/** Whether `port` is in the relay port range (another allocation's relay). */
+/** Whether `port` is a live relay socket of this server (another allocation's relay). */
 export function inRelayPorts(state: CoreState, port: number): boolean {
-  return port >= state.relayPorts.min && port <= state.relayPorts.max;
+  return state.isLiveRelayPort(port);
 }

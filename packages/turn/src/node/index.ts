@@ -15,4 +15,5 @@ export {
 export type { ProxySources } from './proxy-protocol-reader.js';
 export type { StreamDropReason } from './stream-connections.js';
 export { silentLogger } from './logger.js';
+export { TLS12_CIPHERS, TLS_SERVER_POLICY, withTlsPolicy } from './tls-policy.js';
 export type { Logger, LogMethod } from './logger.js';

@@ -5,6 +5,7 @@
  */
 import http from 'node:http';
 import client from 'prom-client';
+import type { DataPlaneStats } from '@cloudproxy/dataplane';
 import type { TurnStats } from '../stats.js';
 import { TRANSPORTS } from '../types.js';
 
@@ -13,6 +14,8 @@ export interface DriverGauges {
   tcpConnections(): number;
   relaySockets(): number;
   droppedByDriver(): ReadonlyMap<string, number>;
+  /** The native data plane's counters, read in one call; undefined on the js plane. */
+  dataPlane?: () => DataPlaneStats | undefined;
 }
 
 function counter(
@@ -154,7 +157,56 @@ export function createTurnMetrics(stats: TurnStats, driver: DriverGauges): clien
   gauge(registry, 'cloudproxy_turn_relay_sockets', 'Open relay sockets.', [], (set) => {
     set({}, driver.relaySockets());
   });
+  if (driver.dataPlane) dataPlaneMetrics(registry, driver.dataPlane);
   return registry;
+}
+
+/**
+ * The native data plane's own counters (`cloudproxy_turn_dataplane_*`), all read with one
+ * `stats()` call per metric at scrape time; absent values (js plane) export nothing.
+ */
+function dataPlaneMetrics(registry: client.Registry, read: () => DataPlaneStats | undefined): void {
+  counter(
+    registry,
+    'cloudproxy_turn_dataplane_packets_total',
+    'Datagrams seen by the native data plane: received, relayed in C (to_peer, to_client), passed up to JavaScript, dropped.',
+    ['event'],
+    (set) => {
+      const s = read();
+      if (!s) return;
+      set({ event: 'received' }, s.receivedPackets);
+      set({ event: 'to_peer' }, s.toPeerPackets);
+      set({ event: 'to_client' }, s.toClientPackets);
+      set({ event: 'passed_up' }, s.passedUpPackets);
+      set({ event: 'passed_up_dropped' }, s.passedUpDropped);
+      set({ event: 'send_error' }, s.sendErrors);
+      set({ event: 'truncated' }, s.truncated);
+    },
+  );
+  counter(
+    registry,
+    'cloudproxy_turn_dataplane_bytes_total',
+    'Payload bytes relayed in C by the native data plane.',
+    ['direction'],
+    (set) => {
+      const s = read();
+      if (!s) return;
+      set({ direction: 'to_peer' }, s.toPeerBytes);
+      set({ direction: 'to_client' }, s.toClientBytes);
+    },
+  );
+  counter(
+    registry,
+    'cloudproxy_turn_dataplane_syscalls_total',
+    'recvmmsg and sendmmsg calls of the native data plane.',
+    ['call'],
+    (set) => {
+      const s = read();
+      if (!s) return;
+      set({ call: 'recvmmsg' }, s.recvCalls);
+      set({ call: 'sendmmsg' }, s.sendCalls);
+    },
+  );
 }
 
 /** Serves `GET /metrics` from `registry` on `address:port`. */

@@ -27,7 +27,29 @@ export type PeerDatagramHandler = (
   port: number,
 ) => void;
 
-const BIND_ATTEMPTS = 40;
+/** Random ports tried per relay before an Allocate fails with 508. */
+export const BIND_ATTEMPTS = 40;
+
+/** A counter of relay ids: 1, 2, 3, … */
+export function counter(): () => number {
+  let next = 1;
+  return () => next++;
+}
+
+/**
+ * A port of [minPort, maxPort] from the CSPRNG, even when `even` (EVEN-PORT, RFC 8656 §7.2);
+ * undefined when the range holds none.
+ */
+export function randomRelayPort(
+  minPort: number,
+  maxPort: number,
+  even: boolean,
+): number | undefined {
+  const max = even ? maxPort - 1 : maxPort;
+  if (max < minPort) return undefined;
+  const port = randomInt(minPort, max + 1);
+  return even && port % 2 === 1 ? (port - 1 >= minPort ? port - 1 : port + 1) : port;
+}
 
 /** A bound relay socket. */
 interface RelaySocket extends RelayBinding {
@@ -42,7 +64,7 @@ export class RelayPool {
   readonly #onDatagram: PeerDatagramHandler;
   readonly #onSendError: () => void;
   readonly #sockets = new Map<number, RelaySocket>();
-  #nextId = 1;
+  #newId: () => number = counter();
 
   constructor(options: {
     addresses: readonly RelayAddress[];
@@ -51,7 +73,10 @@ export class RelayPool {
     onDatagram: PeerDatagramHandler;
     /** Called for each failed send to a peer (counted by the server). */
     onSendError: () => void;
+    /** Relay ids, shared with the native data plane's relays; default 1, 2, 3, … */
+    nextId?: (() => number) | undefined;
   }) {
+    if (options.nextId) this.#newId = options.nextId;
     this.#onSendError = options.onSendError;
     this.#addresses = options.addresses;
     this.#minPort = options.minPort;
@@ -133,10 +158,7 @@ export class RelayPool {
   }
 
   #randomPort(even: boolean): number | undefined {
-    const max = even ? this.#maxPort - 1 : this.#maxPort;
-    if (max < this.#minPort) return undefined;
-    const port = randomInt(this.#minPort, max + 1);
-    return even && port % 2 === 1 ? (port - 1 >= this.#minPort ? port - 1 : port + 1) : port;
+    return randomRelayPort(this.#minPort, this.#maxPort, even);
   }
 
   #bind(address: RelayAddress, port: number): Promise<RelaySocket | undefined> {
@@ -159,7 +181,7 @@ export class RelayPool {
   }
 
   #register(socket: dgram.Socket, address: RelayAddress, port: number): RelaySocket {
-    const relayId = this.#nextId++;
+    const relayId = this.#newId();
     const local: TransportAddress = { family: address.family, address: address.bindIp, port };
     const advertised: TransportAddress = {
       family: address.family,

@@ -13,6 +13,7 @@ import type { ProxySources } from './proxy-protocol-reader.js';
 import { StreamConnections } from './stream-connections.js';
 import type { StreamDropReason } from './stream-connections.js';
 import type { ActionRunner } from './udp-listener.js';
+import { withTlsPolicy } from './tls-policy.js';
 
 /** TLS handshakes that take longer are abandoned. */
 const HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -90,7 +91,7 @@ export class StreamListener {
 
   /** Replaces the TLS certificate for new connections (SIGHUP); live ones keep theirs. */
   setSecureContext(context: tls.SecureContextOptions): void {
-    this.#tls?.setSecureContext(context);
+    this.#tls?.setSecureContext(withTlsPolicy(context));
   }
 
   /** Closes the connection of client `key`, if it is one of this listener's. */
@@ -110,8 +111,7 @@ export class StreamListener {
 
   #tlsServer(context: tls.SecureContextOptions): tls.Server {
     const server = tls.createServer({
-      ...context,
-      minVersion: 'TLSv1.2',
+      ...withTlsPolicy(context),
       // RFC 7443: "stun.turn". Clients that offer other protocols, or none, are served too.
       ALPNCallback: ({ protocols }) => (protocols.includes('stun.turn') ? 'stun.turn' : undefined),
       handshakeTimeout: HANDSHAKE_TIMEOUT_MS,

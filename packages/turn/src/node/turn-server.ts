@@ -9,7 +9,7 @@ import os from 'node:os';
 import type tls from 'node:tls';
 import { nodeStunCrypto } from '@cloudproxy/stun/node-crypto';
 import type { TransportAddress } from '@cloudproxy/stun';
-import { systemClock } from '../clock.js';
+import { monotonicClock, systemClock } from '../clock.js';
 import type { Clock } from '../clock.js';
 import type { AuthOptions, TurnServerOptions } from '../options.js';
 import { resolveServerOptions } from '../options-resolve.js';
@@ -21,7 +21,11 @@ import type { Transport, TurnAction, TurnEvent } from '../types.js';
 import { silentLogger } from './logger.js';
 import type { Logger } from './logger.js';
 import { resolveRelayAddresses } from './relay-addresses.js';
-import { RelayPool } from './relay-pool.js';
+import { RelayRouter } from './relay-router.js';
+import { chooseDataPlane, resolveDataPlaneThreads } from './data-plane-choice.js';
+import type { DataPlaneChoice } from './data-plane-choice.js';
+import type { DataPlaneStats } from '@cloudproxy/dataplane';
+import type { NativeUdp } from './native-udp.js';
 import { createProxySources } from './proxy-protocol-reader.js';
 import type { ProxySources } from './proxy-protocol-reader.js';
 import { StreamConnections } from './stream-connections.js';
@@ -36,7 +40,10 @@ export interface ListeningAddress extends TransportAddress {
 /** Dependencies of the server; all optional. */
 export interface TurnServerDeps {
   readonly logger?: Logger | undefined;
+  /** Time for the relay's deadlines; default `monotonicClock` (wall-clock steps do not count). */
   readonly clock?: Clock | undefined;
+  /** Wall time for REST username expiry; default `systemClock`, or `clock` when one is given. */
+  readonly wallClock?: Clock | undefined;
 }
 
 const MAX_TIMER_MS = 2_147_483_647;
@@ -48,7 +55,9 @@ export class TurnServer {
   /** The relayed addresses advertised to clients (XOR-RELAYED-ADDRESS), one per family. */
   readonly relayAddresses: readonly string[];
   readonly #log: Logger;
-  readonly #relays: RelayPool;
+  readonly #relays: RelayRouter;
+  readonly #plane: DataPlaneChoice;
+  readonly #dataPlaneThreads: number;
   readonly #udp: UdpListener[] = [];
   readonly #streams: StreamListener[] = [];
   readonly #dropped = new Map<string, number>();
@@ -66,7 +75,8 @@ export class TurnServer {
     this.options = resolveServerOptions(options);
     this.#log = deps.logger ?? silentLogger;
     this.core = new TurnServerCore(options, {
-      clock: deps.clock ?? systemClock,
+      clock: deps.clock ?? monotonicClock,
+      wallClock: deps.wallClock ?? (deps.clock === undefined ? systemClock : undefined),
       crypto: nodeStunCrypto,
     });
     this.#proxySources = createProxySources(this.options.proxyProtocolFrom);
@@ -79,9 +89,11 @@ export class TurnServer {
         countKey(this.#dropped, reason);
       },
     });
+    this.#plane = chooseDataPlane(options.dataPlane);
+    this.#dataPlaneThreads = resolveDataPlaneThreads(options.dataPlaneThreads);
     const relayAddresses = resolveRelayAddresses(this.options.relayAddresses);
     this.relayAddresses = relayAddresses.map((a) => a.advertisedIp);
-    this.#relays = new RelayPool({
+    this.#relays = new RelayRouter({
       addresses: relayAddresses,
       minPort: this.options.minPort,
       maxPort: this.options.maxPort,
@@ -94,6 +106,16 @@ export class TurnServer {
     });
   }
 
+  /** The UDP data plane in use: 'native' (the addon relays UDP) or 'js'. See docs/data-plane.md. */
+  get dataPlane(): 'native' | 'js' {
+    return this.#plane.plane === 'native' && !this.options.noUdp ? 'native' : 'js';
+  }
+
+  /** The native data plane's counters, when it is in use. */
+  get nativePlane(): NativeUdp | undefined {
+    return this.#relays.native;
+  }
+
   /** The bound listeners (after `listen()`). */
   get addresses(): readonly ListeningAddress[] {
     return this.#addresses;
@@ -104,12 +126,14 @@ export class TurnServer {
     tcpConnections(): number;
     relaySockets(): number;
     droppedByDriver(): ReadonlyMap<string, number>;
+    dataPlane(): DataPlaneStats | undefined;
   } {
     return {
       tcpConnections: () =>
         this.#streams.reduce((n, s) => n + s.connectionCount, this.#adopted.count),
       relaySockets: () => this.#relays.size,
       droppedByDriver: () => this.#dropped,
+      dataPlane: () => this.#relays.native?.plane.stats(),
     };
   }
 
@@ -117,6 +141,12 @@ export class TurnServer {
   async listen(): Promise<readonly ListeningAddress[]> {
     const o = this.options;
     try {
+      this.#relays.startNative(this.#plane, {
+        threads: this.#dataPlaneThreads,
+        core: this.core,
+        run: this.#run,
+        log: this.#log,
+      });
       for (const ip of o.listeningIps) {
         try {
           await this.#listenOn(ip);
@@ -188,11 +218,13 @@ export class TurnServer {
 
   /** Live allocations at this instant, with bytes relayed so far. */
   listAllocations(): AllocationSnapshot[] {
+    this.#relays.collectCounts();
     return this.core.listAllocations();
   }
 
   /** Ends every allocation whose username matches (revocation); returns how many ended. */
   revokeAllocations(match: (username: string) => boolean): number {
+    this.#relays.collectCounts();
     const { out, ended } = this.core.revokeAllocations(match);
     this.#run(out);
     return ended;
@@ -229,6 +261,7 @@ export class TurnServer {
 
   async #close(): Promise<void> {
     if (this.#timer) clearTimeout(this.#timer);
+    this.#relays.collectCounts();
     this.#run(this.core.closeAll());
     if (this.#timer) clearTimeout(this.#timer);
     this.#relays.closeAll();
@@ -249,6 +282,11 @@ export class TurnServer {
   }
 
   async #listenUdp(ip: string, family: 4 | 6, port: number): Promise<void> {
+    const native = this.#relays.native;
+    if (native) {
+      this.#addresses.push({ ...native.listen(ip, port), transport: 'udp' });
+      return;
+    }
     const listener = new UdpListener({
       id: this.#udp.length,
       family,
@@ -332,7 +370,7 @@ export class TurnServer {
         this.#relays.send(action.relayId, action.data, action.peer.port, action.peer.address);
         return;
       case 'open-relay':
-        void this.#relays.open(action.request).then((result) => {
+        void this.#relays.open(action.client, action.request).then((result) => {
           this.#run(this.core.handleRelayBound(result));
         });
         return;
@@ -407,9 +445,10 @@ export class TurnServer {
       () => {
         this.#timer = undefined;
         this.#timerAtMs = Infinity;
+        this.#relays.collectCounts();
         this.#run(this.core.handleTimeout());
       },
-      Math.min(MAX_TIMER_MS, Math.max(0, deadline - Date.now())),
+      Math.min(MAX_TIMER_MS, Math.max(0, deadline - this.core.nowMs())),
     );
   }
 }

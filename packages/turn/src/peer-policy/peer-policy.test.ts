@@ -256,6 +256,17 @@ describe("createPeerPolicy: the server's own addresses", () => {
     expect(policy.check('8.8.8.8')).toEqual(allowed);
   });
 
+  it('an allowed subnet does not open the own address inside it, in any spelling', () => {
+    const policy = createPeerPolicy({
+      ownAddresses: ['10.0.0.5'],
+      allowedPeerIps: ['10.0.0.0/8', '::/0'],
+    });
+    const own = { ...denied("server's own address"), ownAddress: true };
+    expect(policy.check('10.0.0.5')).toEqual(own);
+    expect(policy.check('::ffff:10.0.0.5')).toEqual(own);
+    expect(policy.check('10.0.0.6')).toEqual(allowed);
+  });
+
   it('throws ERR_TURN_INVALID_OPTION for an own address that is not an ip', () => {
     expect(() => createPeerPolicy({ ownAddresses: ['relay.example'] })).toThrow(
       "ownAddresses: 'relay.example' is not an ip address",

@@ -50,6 +50,8 @@ interface PolicyState {
  * itself and through every embedded IPv4 address, and is denied if any of them is denied. Each
  * address is decided in this order:
  *
+ * 0. one of the server's own addresses that `allowedPeerIps` covers only through a wider range
+ *    → denied with `ownAddress` (allowing a subnet must not expose the server's own ports);
  * 1. in `allowedPeerIps` → allowed (coturn semantics: an allowed range overrides denied ones;
  *    an allowed match on the outer IPv6 address allows the whole address);
  * 2. in `deniedPeerIps` → denied;
@@ -92,7 +94,7 @@ function checkAddress(state: PolicyState, text: string): PeerDecision {
     return { allowed: false, reason: 'not an ip address' };
   }
   const outer = unmapIpv4(parsed);
-  if (isIn(state.allowed, outer)) {
+  if (isIn(state.allowed, outer) && !isOwnInBroadAllow(state, outer)) {
     return ALLOWED;
   }
   const outerDecision = decideOne(state, outer);
@@ -112,6 +114,9 @@ function checkAddress(state: PolicyState, text: string): PeerDecision {
 
 /** Decides one address on its own, without looking inside it (steps 1-5). */
 function decideOne(state: PolicyState, bytes: Uint8Array): PeerDecision {
+  if (isOwnInBroadAllow(state, bytes)) {
+    return OWN;
+  }
   if (isIn(state.allowed, bytes)) {
     return ALLOWED;
   }
@@ -120,12 +125,8 @@ function decideOne(state: PolicyState, bytes: Uint8Array): PeerDecision {
     return { allowed: false, reason: `denied-peer-ip ${denied.text}` };
   }
   const special = findSpecialRange(bytes);
-  const loopbackAllowed = special?.kind === SpecialRangeKind.Loopback && state.allowLoopback;
-  if (
-    !loopbackAllowed &&
-    state.own.some((own) => own.length === bytes.length && compareIp(own, bytes) === 0)
-  ) {
-    return { allowed: false, reason: "server's own address", ownAddress: true };
+  if (isOwn(state, bytes, special)) {
+    return OWN;
   }
   if (
     special === undefined ||
@@ -135,6 +136,29 @@ function decideOne(state: PolicyState, bytes: Uint8Array): PeerDecision {
     return ALLOWED;
   }
   return { allowed: false, reason: `${special.name} ${special.cidr}` };
+}
+
+const OWN: PeerDecision = { allowed: false, reason: "server's own address", ownAddress: true };
+
+/** One of the server's own addresses (loopback ones are not own while loopback peers are allowed). */
+function isOwn(state: PolicyState, bytes: Uint8Array, special = findSpecialRange(bytes)): boolean {
+  const loopbackAllowed = special?.kind === SpecialRangeKind.Loopback && state.allowLoopback;
+  return (
+    !loopbackAllowed &&
+    state.own.some((own) => own.length === bytes.length && compareIp(own, bytes) === 0)
+  );
+}
+
+/**
+ * An own address that `allowedPeerIps` covers only through a wider range: a subnet allowed for
+ * its peers (`10.0.0.0/8`) must not open the server's own listeners, API and metrics to the
+ * relay. Only an allow of exactly that address (`10.0.0.5`, `/32`, `/128`) lets it through.
+ */
+function isOwnInBroadAllow(state: PolicyState, bytes: Uint8Array): boolean {
+  if (!isOwn(state, bytes)) return false;
+  const exact = (range: IpRange): boolean =>
+    range.prefixLength === bytes.length * 8 && rangeContains(range, bytes);
+  return !state.allowed.some(exact);
 }
 
 function isIn(ranges: readonly IpRange[], bytes: Uint8Array): boolean {

@@ -1,0 +1,10 @@
+{
+  "targets": [
+    {
+      "target_name": "dataplane",
+      "sources": ["src/plane.c", "src/table.c", "src/worker.c", "src/fastpath.c"],
+      "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fvisibility=hidden"],
+      "conditions": [["OS!='linux'", {"type": "none"}]]
+    }
+  ]
+}

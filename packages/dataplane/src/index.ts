@@ -1,0 +1,341 @@
+/**
+ * @cloudproxy/dataplane: the native UDP data plane of the TURN relay, a typed wrapper over the
+ * N-API addon in `src/*.c` (docs/data-plane.md). The addon owns the UDP listening sockets (one
+ * per worker thread, SO_REUSEPORT) and the relay sockets of UDP clients, and relays ChannelData
+ * and Send/Data for the allocations JavaScript programmed; every other datagram is handed to
+ * `onPacket` in batches.
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
+/** The raw addon functions (plane.c); use {@link DataPlane} instead. */
+interface Addon {
+  open(threads: number, minPort: number, maxPort: number, onPackets: (b: Buffer) => void): object;
+  close(plane: object): void;
+  threads(plane: object): number;
+  listen(plane: object, ip: string, port: number): [number, number];
+  openRelay(plane: object, worker: number, ip: string, port: number, relayId: number): number;
+  closeRelay(plane: object, handle: number): boolean;
+  moveRelay(plane: object, handle: number, worker: number): number;
+  send(
+    plane: object,
+    kind: 0 | 1,
+    id: number,
+    worker: number,
+    ip: string,
+    port: number,
+    data: Uint8Array,
+  ): number;
+  program(
+    plane: object,
+    handle: number,
+    worker: number,
+    listener: number,
+    clientIp: string,
+    clientPort: number,
+    relays: number[],
+    ttlMs: number,
+    permissions: (string | number)[],
+    channels: (string | number)[],
+  ): number;
+  unprogram(plane: object, handle: number): Float64Array | null;
+  take(plane: object, handle: number): Float64Array | null;
+  takeAll(plane: object): Float64Array;
+  stats(plane: object): Float64Array;
+}
+
+/** A datagram the fast path did not handle. `address` views the batch: copy to keep it. */
+export interface PassedUpPacket {
+  /** 'client': arrived on listening socket `id`; 'peer': arrived on the relay with id `id`. */
+  readonly source: 'client' | 'peer';
+  readonly id: number;
+  /** Worker thread that received it (a client's datagrams always reach the same one). */
+  readonly worker: number;
+  readonly family: 4 | 6;
+  /** 4 or 16 address bytes. */
+  readonly address: Uint8Array;
+  readonly port: number;
+  readonly data: Buffer;
+}
+
+/** Options of {@link DataPlaneAddon.open}. */
+export interface DataPlaneOptions {
+  /** Worker threads; 0 or absent = one per online CPU but one, 1 on up to 2 CPUs (at most 64). */
+  readonly threads?: number | undefined;
+  /** Relay port range (a peer on an own address may be reached on these ports only). */
+  readonly minPort: number;
+  readonly maxPort: number;
+  /** Receives every datagram the fast path passes up, in arrival order per worker. */
+  readonly onPacket: (packet: PassedUpPacket) => void;
+}
+
+/** A permission as the fast path sees it. RFC 8656 §9. */
+export interface NativePermission {
+  readonly ip: string;
+  readonly ttlMs: number;
+  /** Own-address peer: a Send indication may reach its relay ports only. */
+  readonly relayPortsOnly: boolean;
+}
+
+/** A channel binding as the fast path sees it. RFC 8656 §12. */
+export interface NativeChannel {
+  readonly number: number;
+  readonly ip: string;
+  readonly port: number;
+  readonly ttlMs: number;
+}
+
+/** The whole forwarding entry of one allocation (see {@link DataPlane.program}). */
+export interface NativeAllocation {
+  readonly worker: number;
+  readonly listener: number;
+  readonly clientIp: string;
+  readonly clientPort: number;
+  /** Relay handles (at most one per family), all opened on `worker`. */
+  readonly relays: readonly number[];
+  readonly ttlMs: number;
+  readonly permissions: readonly NativePermission[];
+  readonly channels: readonly NativeChannel[];
+}
+
+/** Bytes and packets relayed by the fast path for one allocation. */
+export interface NativeCounts {
+  readonly fromClientBytes: number;
+  readonly fromClientPackets: number;
+  readonly toClientBytes: number;
+  readonly toClientPackets: number;
+}
+
+/** Counters of the whole plane (monotonic, summed over workers). */
+export interface DataPlaneStats {
+  readonly receivedPackets: number;
+  readonly toPeerPackets: number;
+  readonly toPeerBytes: number;
+  readonly toClientPackets: number;
+  readonly toClientBytes: number;
+  readonly passedUpPackets: number;
+  /** Passed-up datagrams dropped because JavaScript was behind. */
+  readonly passedUpDropped: number;
+  readonly sendErrors: number;
+  readonly truncated: number;
+  readonly recvCalls: number;
+  readonly sendCalls: number;
+}
+
+/** Most permissions and channels one allocation may have on the fast path (table.h). */
+export const MAX_NATIVE_PERMISSIONS = 64;
+export const MAX_NATIVE_CHANNELS = 64;
+
+const RECORD_BYTES = 36;
+
+/** One open native data plane. Every method is synchronous and cheap. */
+export class DataPlane {
+  readonly #addon: Addon;
+  readonly #plane: object;
+  #closed = false;
+  /** The counters at close: stats() keeps answering after the plane is gone. */
+  #final: DataPlaneStats | undefined;
+  /** Number of worker threads. */
+  readonly threads: number;
+
+  /** @internal Use {@link DataPlaneAddon.open}. */
+  constructor(addon: Addon, options: DataPlaneOptions) {
+    this.#addon = addon;
+    const onPacket = options.onPacket;
+    this.#plane = addon.open(options.threads ?? 0, options.minPort, options.maxPort, (batch) => {
+      if (!this.#closed) forEachRecord(batch, onPacket);
+    });
+    this.threads = addon.threads(this.#plane);
+  }
+
+  /** Binds `ip:port` once per worker (port 0 picks one); returns the listener index and port. */
+  listen(ip: string, port: number): { listener: number; port: number } {
+    const [listener, bound] = this.#addon.listen(this.#plane, ip, port);
+    return { listener, port: bound };
+  }
+
+  /** Binds a relay socket on `worker`; returns its handle, or undefined (port taken, …). */
+  openRelay(worker: number, ip: string, port: number, relayId: number): number | undefined {
+    const handle = this.#addon.openRelay(this.#plane, worker, ip, port, relayId);
+    return handle >= 0 ? handle : undefined;
+  }
+
+  /** Closes a relay socket (its allocation stays, without that relay). */
+  closeRelay(handle: number): boolean {
+    return this.#addon.closeRelay(this.#plane, handle);
+  }
+
+  /**
+   * Moves a relay socket (still bound) to `worker`; returns its new handle, or undefined. An
+   * allocation's relays must live on its client's worker (a reserved EVEN-PORT socket may not).
+   */
+  moveRelay(handle: number, worker: number): number | undefined {
+    const moved = this.#addon.moveRelay(this.#plane, handle, worker);
+    return moved >= 0 ? moved : undefined;
+  }
+
+  /** Sends from listening socket `listener` (as received by `worker`); false if it failed. */
+  sendFromListener(listener: number, worker: number, ip: string, port: number, data: Uint8Array) {
+    return this.#addon.send(this.#plane, 0, listener, worker, ip, port, data) === 0;
+  }
+
+  /** Sends from a relay socket to a peer; false if it failed. */
+  sendFromRelay(handle: number, ip: string, port: number, data: Uint8Array): boolean {
+    return this.#addon.send(this.#plane, 1, handle, 0, ip, port, data) === 0;
+  }
+
+  /**
+   * Creates (`handle` undefined) or replaces an allocation's forwarding entry; returns its
+   * handle, or undefined when it cannot be programmed (stale handle, relay on another worker,
+   * too many permissions or channels): its datagrams then all go up.
+   */
+  program(entry: NativeAllocation, handle?: number): number | undefined {
+    const permissions: (string | number)[] = [];
+    for (const p of entry.permissions) permissions.push(p.ip, p.ttlMs, p.relayPortsOnly ? 1 : 0);
+    const channels: (string | number)[] = [];
+    for (const c of entry.channels) channels.push(c.number, c.ip, c.port, c.ttlMs);
+    const result = this.#addon.program(
+      this.#plane,
+      handle ?? -1,
+      entry.worker,
+      entry.listener,
+      entry.clientIp,
+      entry.clientPort,
+      [...entry.relays],
+      entry.ttlMs,
+      permissions,
+      channels,
+    );
+    return result >= 0 ? result : undefined;
+  }
+
+  /** Removes an allocation's entry; returns what it relayed since the last take. */
+  unprogram(handle: number): NativeCounts | undefined {
+    return toCounts(this.#addon.unprogram(this.#plane, handle));
+  }
+
+  /** What an allocation relayed since the last take (and resets it). */
+  take(handle: number): NativeCounts | undefined {
+    return toCounts(this.#addon.take(this.#plane, handle));
+  }
+
+  /**
+   * Every allocation that relayed something since the last take (reset), in one call; nothing
+   * after close.
+   */
+  takeAll(fn: (handle: number, counts: NativeCounts) => void): void {
+    if (this.#closed) return; // nothing is counted any more: close() took the plane away
+    const flat = this.#addon.takeAll(this.#plane);
+    for (let i = 0; i + 4 < flat.length; i += 5) {
+      fn(flat[i] ?? 0, toCounts(flat.subarray(i + 1, i + 5)) ?? ZERO);
+    }
+  }
+
+  /** The plane's counters (summed over workers); after close, their values at close. */
+  stats(): DataPlaneStats {
+    if (this.#final) return this.#final;
+    const s = this.#addon.stats(this.#plane);
+    const at = (i: number): number => s[i] ?? 0;
+    return {
+      receivedPackets: at(0),
+      toPeerPackets: at(1),
+      toPeerBytes: at(2),
+      toClientPackets: at(3),
+      toClientBytes: at(4),
+      passedUpPackets: at(5),
+      passedUpDropped: at(6),
+      sendErrors: at(7),
+      truncated: at(8),
+      recvCalls: at(9),
+      sendCalls: at(10),
+    };
+  }
+
+  /** Stops and joins the worker threads and closes every socket. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#final = this.stats();
+    this.#closed = true;
+    this.#addon.close(this.#plane);
+  }
+}
+
+const ZERO: NativeCounts = {
+  fromClientBytes: 0,
+  fromClientPackets: 0,
+  toClientBytes: 0,
+  toClientPackets: 0,
+};
+
+function toCounts(a: Float64Array | null): NativeCounts | undefined {
+  if (!a) return undefined;
+  return {
+    fromClientBytes: a[0] ?? 0,
+    fromClientPackets: a[1] ?? 0,
+    toClientBytes: a[2] ?? 0,
+    toClientPackets: a[3] ?? 0,
+  };
+}
+
+/** Splits a batch from the addon into packets (record layout in worker.c, push_up). */
+export function forEachRecord(batch: Buffer, fn: (packet: PassedUpPacket) => void): void {
+  let offset = 0;
+  while (offset + RECORD_BYTES <= batch.length) {
+    const family = batch[offset + 1] === 6 ? 6 : 4;
+    const length = batch.readUInt32LE(offset + 4);
+    const start = offset + RECORD_BYTES;
+    if (start + length > batch.length) return;
+    fn({
+      source: batch[offset] === 1 ? 'peer' : 'client',
+      id: batch.readDoubleLE(offset + 8),
+      worker: batch.readUInt32LE(offset + 32),
+      family,
+      address: batch.subarray(offset + 16, offset + 16 + (family === 6 ? 16 : 4)),
+      port: batch.readUInt16LE(offset + 2),
+      data: batch.subarray(start, start + length),
+    });
+    offset = start + ((length + 3) & ~3);
+  }
+}
+
+/** The loaded addon: opens data planes. */
+export interface DataPlaneAddon {
+  open(options: DataPlaneOptions): DataPlane;
+}
+
+let loaded: { addon?: DataPlaneAddon; reason?: string } | undefined;
+
+/**
+ * Loads the addon once. Returns undefined when it is not available (not built, not Linux, load
+ * error); {@link dataPlaneUnavailableReason} then says why.
+ */
+export function loadDataPlane(): DataPlaneAddon | undefined {
+  loaded ??= tryLoad();
+  return loaded.addon;
+}
+
+/** Why {@link loadDataPlane} returned undefined (undefined when it loaded). */
+export function dataPlaneUnavailableReason(): string | undefined {
+  loaded ??= tryLoad();
+  return loaded.reason;
+}
+
+function tryLoad(): { addon?: DataPlaneAddon; reason?: string } {
+  const root = path.resolve(import.meta.dirname, '..');
+  const file = path.join(root, 'build', 'Release', 'dataplane.node');
+  if (process.platform !== 'linux') return { reason: `Linux only (this is ${process.platform})` };
+  try {
+    const raw = createRequire(import.meta.url)(file) as Addon;
+    return { addon: { open: (options) => new DataPlane(raw, options) } };
+  } catch (error) {
+    let why = (error as Error).message.split('\n')[0] ?? 'unknown error';
+    try {
+      why = readFileSync(path.join(root, 'build', 'unavailable.txt'), 'utf8').trim();
+    } catch {
+      // no build record: the load error says it
+    }
+    return { reason: `native data plane not available: ${why}` };
+  }
+}

@@ -1,0 +1,113 @@
+/*
+ * The forwarding table of one worker thread: relay sockets, allocations (client 5-tuple ↔ relay
+ * sockets) with their permissions, channels and byte counters, and the thread's batch buffers.
+ * Everything here is touched by the worker with its mutex held, or by JavaScript (the main
+ * thread) with the same mutex held; nothing is shared between workers.
+ */
+#ifndef CLOUDPROXY_DATAPLANE_TABLE_H
+#define CLOUDPROXY_DATAPLANE_TABLE_H
+
+#include <pthread.h>
+#include <sys/uio.h>
+
+#include "dataplane.h"
+
+#define DP_BATCH 32               /* datagrams per recvmmsg/sendmmsg */
+#define DP_SLOT_BYTES 65536       /* one receive slot holds the largest UDP datagram */
+#define DP_MAX_LISTENERS 16
+#define DP_MAX_PERMISSIONS 64     /* per allocation; more peers stay on the JavaScript path */
+#define DP_MAX_CHANNELS 64
+#define DP_UP_CHUNK (256 * 1024)  /* bytes of passed-up datagrams per call into JavaScript */
+
+/* Counters of the data plane, summed over workers when read. */
+enum dp_stat {
+  DP_STAT_RX_PACKETS,
+  DP_STAT_TO_PEER_PACKETS,
+  DP_STAT_TO_PEER_BYTES,
+  DP_STAT_TO_CLIENT_PACKETS,
+  DP_STAT_TO_CLIENT_BYTES,
+  DP_STAT_UP_PACKETS,
+  DP_STAT_UP_DROPPED,
+  DP_STAT_SEND_ERRORS,
+  DP_STAT_TRUNCATED,
+  DP_STAT_RECV_CALLS,
+  DP_STAT_SEND_CALLS,
+  DP_STAT_COUNT
+};
+
+struct dp_permission {
+  dp_addr ip; /* port ignored */
+  int64_t expires_ms;
+  uint8_t relay_ports_only;
+};
+
+struct dp_channel {
+  dp_addr peer;
+  int64_t expires_ms;
+  uint16_t number;
+};
+
+struct dp_alloc {
+  dp_addr client;
+  int64_t expires_ms;
+  uint64_t from_client_bytes, from_client_packets, to_client_bytes, to_client_packets;
+  struct dp_permission *perms;
+  struct dp_channel *chans;
+  int32_t next;      /* hash chain, or free list */
+  int32_t relay[2];  /* relay slot per family (0 = IPv4, 1 = IPv6), -1 = none */
+  uint32_t gen;
+  uint16_t nperms, nchans;
+  uint8_t listener, used;
+};
+
+struct dp_relay {
+  double js_id; /* the id JavaScript knows this relay by, handed back with passed-up datagrams */
+  int fd;
+  int32_t alloc; /* allocation slot, -1 = none (datagrams go up) */
+  int32_t next_free;
+  uint32_t gen;
+  uint8_t family, used;
+};
+
+struct dp_plane;
+
+/* One queued datagram to send: header bytes (ChannelData or Data indication), payload, pad. */
+struct dp_out {
+  uint8_t header[DP_DATA_INDICATION_HEADER_MAX];
+};
+
+struct dp_worker {
+  struct dp_plane *plane;
+  pthread_t thread;
+  pthread_mutex_t mu;
+  int index, epfd, wakefd, started;
+  int lfd[DP_MAX_LISTENERS];
+  struct dp_relay *relays;
+  int32_t nrelays, caprelays, free_relay;
+  struct dp_alloc *allocs;
+  int32_t nallocs, capallocs, free_alloc;
+  int32_t *buckets;
+  uint32_t nbuckets, count;
+  /* receive batch */
+  uint8_t *rbuf;
+  struct mmsghdr rmsg[DP_BATCH];
+  struct iovec riov[DP_BATCH];
+  dp_addr raddr[DP_BATCH];
+  int rused; /* receive slots holding datagrams of this wake-up (queued sends point into them) */
+  /* send batch */
+  int nout;
+  struct dp_out out[DP_BATCH];
+  int outfd[DP_BATCH]; /* socket each queued datagram leaves from, in smsg order */
+  struct mmsghdr smsg[DP_BATCH];
+  struct iovec siov[DP_BATCH][3];
+  dp_addr saddr[DP_BATCH];
+  /* datagrams for JavaScript */
+  uint8_t *up;
+  size_t uplen, upcount;
+  /* random transaction ids of Data indications, refilled from getrandom */
+  uint8_t rnd[4092];
+  size_t rndpos;
+  uint64_t stats[DP_STAT_COUNT];
+};
+
+#endif

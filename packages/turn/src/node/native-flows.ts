@@ -1,0 +1,150 @@
+/**
+ * NativeFlows keeps the native data plane's forwarding table equal to the core's state for each
+ * UDP client: after every datagram of a client that JavaScript handled (requests included), the
+ * client's allocation (relays, expiry, live permissions, channels) is written to the table as a
+ * whole, or removed. Between two such writes the core cannot change (only the client's own
+ * requests change it; expiry is a deadline the addon checks itself), so the fast path decides
+ * exactly as the core would. Allocations with a bandwidth cap, or relays on another worker (a
+ * reserved EVEN-PORT socket), are not written: their datagrams take the JavaScript path.
+ *
+ * Byte counters: the addon counts what it relays per allocation; they are added to the core
+ * before any core call that may end the allocation (see TurnServer) and every second.
+ * @module
+ */
+import { MAX_NATIVE_CHANNELS, MAX_NATIVE_PERMISSIONS } from '@cloudproxy/dataplane';
+import type {
+  DataPlane,
+  NativeAllocation,
+  NativeChannel,
+  NativeCounts,
+  NativePermission,
+} from '@cloudproxy/dataplane';
+import type { Allocation } from '../allocation.js';
+import type { TurnServerCore } from '../server-core.js';
+import type { NativeRelays } from './native-relays.js';
+
+/** Where a UDP client on the native plane is: listener, worker thread, address. */
+export interface NativeClientPlace {
+  readonly listener: number;
+  readonly worker: number;
+  readonly ip: string;
+  readonly port: number;
+}
+
+interface Entry {
+  readonly handle: number;
+  readonly relayIds: readonly number[];
+}
+
+/** NativeFlows mirrors allocations of UDP clients into the native forwarding table. */
+export class NativeFlows {
+  readonly #plane: DataPlane;
+  readonly #core: TurnServerCore;
+  readonly #relays: NativeRelays;
+  readonly #byClient = new Map<string, Entry>();
+  readonly #clientByHandle = new Map<number, string>();
+  readonly #clientByRelay = new Map<number, string>();
+
+  constructor(plane: DataPlane, core: TurnServerCore, relays: NativeRelays) {
+    this.#plane = plane;
+    this.#core = core;
+    this.#relays = relays;
+  }
+
+  /** Allocations currently on the fast path. */
+  get size(): number {
+    return this.#byClient.size;
+  }
+
+  /** Adds what the client's allocation relayed natively to the core (before a core call). */
+  collect(clientKey: string): void {
+    const entry = this.#byClient.get(clientKey);
+    if (entry) this.#add(clientKey, this.#plane.take(entry.handle));
+  }
+
+  /** Adds what every allocation relayed natively to the core, in one call. */
+  collectAll(): void {
+    this.#plane.takeAll((handle, counts) => {
+      this.#add(this.#clientByHandle.get(handle), counts);
+    });
+  }
+
+  /** Writes (or removes) the client's entry from the core's current state. */
+  sync(clientKey: string, place: NativeClientPlace): void {
+    const old = this.#byClient.get(clientKey);
+    const allocation = this.#core.liveAllocation(clientKey);
+    // A reserved EVEN-PORT relay may sit on another worker: it moves to the client's.
+    const relays = allocation?.relays.map((r) => this.#relays.move(r.relayId, place.worker)) ?? [];
+    const handles = relays.flatMap((r) => (r ? [r.handle] : []));
+    const handle =
+      allocation && isFastPathAllocation(allocation) && handles.length === relays.length
+        ? this.#plane.program(toEntry(allocation, place, handles, this.#core.nowMs()), old?.handle)
+        : undefined;
+    if (old && old.handle !== handle) this.#remove(clientKey, old);
+    if (!allocation || handle === undefined || old?.handle === handle) return;
+    const relayIds = allocation.relays.map((r) => r.relayId);
+    this.#byClient.set(clientKey, { handle, relayIds });
+    this.#clientByHandle.set(handle, clientKey);
+    for (const id of relayIds) this.#clientByRelay.set(id, clientKey);
+  }
+
+  /** A relay is closing: the entry using it is removed (its final counts collected first). */
+  relayClosing(relayId: number): void {
+    const clientKey = this.#clientByRelay.get(relayId);
+    const entry = clientKey === undefined ? undefined : this.#byClient.get(clientKey);
+    if (clientKey !== undefined && entry) this.#remove(clientKey, entry);
+  }
+
+  #remove(clientKey: string, entry: Entry): void {
+    this.#byClient.delete(clientKey);
+    this.#clientByHandle.delete(entry.handle);
+    for (const id of entry.relayIds) this.#clientByRelay.delete(id);
+    this.#add(clientKey, this.#plane.unprogram(entry.handle));
+  }
+
+  #add(clientKey: string | undefined, counts: NativeCounts | undefined): void {
+    if (!counts || (counts.fromClientPackets === 0 && counts.toClientPackets === 0)) return;
+    this.#core.addRelayedCounts(clientKey ?? '', counts);
+  }
+}
+
+/** Whether the fast path may relay for an allocation: no bandwidth cap, table limits. */
+function isFastPathAllocation(allocation: Readonly<Allocation>): boolean {
+  return (
+    allocation.maxBps === 0 &&
+    allocation.relays.length > 0 &&
+    allocation.permissions.size <= MAX_NATIVE_PERMISSIONS &&
+    allocation.channels.size <= MAX_NATIVE_CHANNELS
+  );
+}
+
+/** The addon's entry for an allocation: live permissions, every channel, times as TTLs. */
+function toEntry(
+  allocation: Readonly<Allocation>,
+  place: NativeClientPlace,
+  relays: readonly number[],
+  nowMs: number,
+): NativeAllocation {
+  const permissions: NativePermission[] = [];
+  for (const p of allocation.permissions.values()) {
+    const ttlMs = p.expiresAtMs - nowMs;
+    if (ttlMs > 0) permissions.push({ ip: p.ip, ttlMs, relayPortsOnly: p.relayPortsOnly });
+  }
+  // Expired bindings are written too (TTL 0): their peer stays held (RFC 8656 §12), so the fast
+  // path hands its datagrams up instead of sending Data indications.
+  const channels: NativeChannel[] = [];
+  for (const c of allocation.channels.values()) {
+    const ttlMs = Math.max(0, c.expiresAtMs - nowMs);
+    channels.push({ number: c.channelNumber, ip: c.peer.address, port: c.peer.port, ttlMs });
+  }
+  return {
+    worker: place.worker,
+    listener: place.listener,
+    clientIp: place.ip,
+    clientPort: place.port,
+    relays,
+    ttlMs: Math.max(0, allocation.expiresAtMs - nowMs),
+    permissions,
+    channels,
+  };
+}

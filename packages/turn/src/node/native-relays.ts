@@ -1,0 +1,160 @@
+/**
+ * NativeRelays: the relay sockets of UDP clients on the native data plane. Same port choice as
+ * RelayPool (CSPRNG over the configured range, EVEN-PORT and the reservation of port+1; RFC 8656
+ * §7.2), but the sockets belong to the addon, on the worker thread that serves the client, and
+ * no JavaScript object is kept per socket beyond one small record.
+ * @module
+ */
+import type { DataPlane } from '@cloudproxy/dataplane';
+import type { TransportAddress } from '@cloudproxy/stun';
+import type { RelayBinding, RelayBoundResult, RelayRequest } from '../types.js';
+import { BIND_ATTEMPTS, randomRelayPort } from './relay-pool.js';
+import type { RelayAddress } from './relay-pool.js';
+
+/** A native relay socket: its addon handle and the worker it lives on. */
+export interface NativeRelay {
+  readonly handle: number;
+  readonly worker: number;
+}
+
+/** NativeRelays owns the relay sockets opened in the native data plane. */
+export class NativeRelays {
+  readonly #plane: DataPlane;
+  readonly #addresses: readonly RelayAddress[];
+  readonly #minPort: number;
+  readonly #maxPort: number;
+  readonly #newId: () => number;
+  readonly #onSendError: () => void;
+  readonly #relays = new Map<number, NativeRelay>();
+
+  constructor(options: {
+    plane: DataPlane;
+    addresses: readonly RelayAddress[];
+    minPort: number;
+    maxPort: number;
+    /** Relay ids, shared with the JavaScript relay pool. */
+    nextId: () => number;
+    onSendError: () => void;
+  }) {
+    this.#plane = options.plane;
+    this.#addresses = options.addresses;
+    this.#minPort = options.minPort;
+    this.#maxPort = options.maxPort;
+    this.#newId = options.nextId;
+    this.#onSendError = options.onSendError;
+  }
+
+  /** Number of open native relay sockets. */
+  get size(): number {
+    return this.#relays.size;
+  }
+
+  /** The native socket of relay `relayId`, if it is one of these. */
+  get(relayId: number): NativeRelay | undefined {
+    return this.#relays.get(relayId);
+  }
+
+  /** Binds what `request` asks for on `worker`; never throws (failures are in the result). */
+  open(request: RelayRequest, worker: number): RelayBoundResult {
+    const relays: RelayBinding[] = [];
+    const unsupportedFamilies: (4 | 6)[] = [];
+    let reserved: RelayBinding | undefined;
+    for (const [index, family] of request.families.entries()) {
+      const address = this.#addresses.find((a) => a.family === family);
+      if (!address) {
+        unsupportedFamilies.push(family);
+        continue;
+      }
+      const first = index === 0;
+      const even = first && (request.evenPort || request.reserveNextPort);
+      const bound = this.#bindWithRetries(address, worker, even, first && request.reserveNextPort);
+      if (!bound) {
+        for (const relay of relays) this.close(relay.relayId);
+        return {
+          requestId: request.requestId,
+          relays: [],
+          unsupportedFamilies,
+          insufficientCapacity: true,
+        };
+      }
+      relays.push(bound.relay);
+      reserved ??= bound.reserved;
+    }
+    return { requestId: request.requestId, relays, unsupportedFamilies, reserved };
+  }
+
+  /** Moves a native relay to `worker` (a reserved socket claimed there); undefined on failure. */
+  move(relayId: number, worker: number): NativeRelay | undefined {
+    const relay = this.#relays.get(relayId);
+    if (relay?.worker === worker) return relay;
+    const handle = relay && this.#plane.moveRelay(relay.handle, worker);
+    if (handle === undefined) return undefined;
+    const moved = { handle, worker };
+    this.#relays.set(relayId, moved);
+    return moved;
+  }
+
+  /** Sends a datagram from relay `relayId` to a peer; false when it is not a native relay. */
+  send(relayId: number, data: Uint8Array, port: number, address: string): boolean {
+    const relay = this.#relays.get(relayId);
+    if (!relay) return false;
+    if (!this.#plane.sendFromRelay(relay.handle, address, port, data)) this.#onSendError();
+    return true;
+  }
+
+  /** Closes a relay socket; false when it is not a native relay. */
+  close(relayId: number): boolean {
+    const relay = this.#relays.get(relayId);
+    if (!relay) return false;
+    this.#relays.delete(relayId);
+    this.#plane.closeRelay(relay.handle);
+    return true;
+  }
+
+  /** Closes every native relay socket. */
+  closeAll(): void {
+    for (const id of [...this.#relays.keys()]) this.close(id);
+  }
+
+  #bindWithRetries(
+    address: RelayAddress,
+    worker: number,
+    even: boolean,
+    reserveNext: boolean,
+  ): { relay: RelayBinding; reserved: RelayBinding | undefined } | undefined {
+    for (let attempt = 0; attempt < BIND_ATTEMPTS; attempt++) {
+      const port = randomRelayPort(this.#minPort, this.#maxPort, even);
+      if (port === undefined) return undefined;
+      const relay = this.#bind(address, worker, port);
+      if (!relay) continue;
+      if (!reserveNext) return { relay, reserved: undefined };
+      const next = this.#bind(address, worker, port + 1);
+      if (next) return { relay, reserved: next };
+      this.close(relay.relayId);
+    }
+    return undefined;
+  }
+
+  #bind(address: RelayAddress, worker: number, port: number): RelayBinding | undefined {
+    const relayId = this.#newId();
+    const handle = this.#plane.openRelay(worker, address.bindIp, port, relayId);
+    if (handle === undefined) return undefined;
+    this.#relays.set(relayId, { handle, worker });
+    const local: TransportAddress = { family: address.family, address: address.bindIp, port };
+    const advertised: TransportAddress = {
+      family: address.family,
+      address: address.advertisedIp,
+      port,
+    };
+    return {
+      relayId,
+      local,
+      advertised,
+      sink: {
+        send: (data, peerPort, peerAddress) => {
+          this.send(relayId, data, peerPort, peerAddress);
+        },
+      },
+    };
+  }
+}

@@ -1,0 +1,192 @@
+/**
+ * NativeUdp: the TurnServer's UDP side on the native data plane. The addon owns the listening
+ * sockets and the relay sockets of UDP clients and relays ChannelData and Send/Data itself;
+ * here arrive, in batches, the datagrams it passes up (requests, anything not in its table),
+ * which go through the core exactly as on the JavaScript path. After each request the client's
+ * allocation is mirrored into the addon's table (NativeFlows). docs/data-plane.md.
+ * @module
+ */
+import { formatIpAddress } from '@cloudproxy/stun';
+import type { TransportAddress } from '@cloudproxy/stun';
+import type { DataPlane, DataPlaneAddon, PassedUpPacket } from '@cloudproxy/dataplane';
+import type { TurnServerCore } from '../server-core.js';
+import type { ClientRef, RelayBoundResult, RelayRequest } from '../types.js';
+import { NativeFlows } from './native-flows.js';
+import type { NativeClientPlace } from './native-flows.js';
+import { NativeRelays } from './native-relays.js';
+import type { RelayAddress } from './relay-pool.js';
+import type { ActionRunner } from './udp-listener.js';
+
+/** A UDP client served by the native plane: the ClientRef plus where the addon sees it. */
+interface NativeClientRef extends ClientRef {
+  readonly place: NativeClientPlace;
+}
+
+/** Receives the peer datagrams the fast path passed up (as RelayPool's handler). */
+export type NativePeerHandler = (relayId: number, data: Buffer, ip: string, port: number) => void;
+
+const SYNC_INTERVAL_MS = 1000;
+
+/** NativeUdp opens the native plane and connects it to the core. */
+export class NativeUdp {
+  readonly plane: DataPlane;
+  readonly #core: TurnServerCore;
+  readonly #run: ActionRunner;
+  readonly #relays: NativeRelays;
+  readonly #flows: NativeFlows;
+  readonly #onPeer: NativePeerHandler;
+  readonly #locals: TransportAddress[] = [];
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(options: {
+    addon: DataPlaneAddon;
+    threads: number;
+    core: TurnServerCore;
+    run: ActionRunner;
+    relayAddresses: readonly RelayAddress[];
+    minPort: number;
+    maxPort: number;
+    nextId: () => number;
+    onSendError: () => void;
+    onPeerDatagram: NativePeerHandler;
+  }) {
+    this.#core = options.core;
+    this.#run = options.run;
+    this.#onPeer = options.onPeerDatagram;
+    this.plane = options.addon.open({
+      threads: options.threads,
+      minPort: options.minPort,
+      maxPort: options.maxPort,
+      onPacket: (packet) => {
+        this.#onPacket(packet);
+      },
+    });
+    this.#relays = new NativeRelays({
+      plane: this.plane,
+      addresses: options.relayAddresses,
+      minPort: options.minPort,
+      maxPort: options.maxPort,
+      nextId: options.nextId,
+      onSendError: options.onSendError,
+    });
+    this.#flows = new NativeFlows(this.plane, this.#core, this.#relays);
+    // Usage and metrics read the core's counters: bring the native ones in every second.
+    this.#timer = setInterval(() => {
+      this.#flows.collectAll();
+    }, SYNC_INTERVAL_MS);
+    this.#timer.unref();
+  }
+
+  /** Native relay sockets open. */
+  get relaySockets(): number {
+    return this.#relays.size;
+  }
+
+  /** Allocations whose datagrams the addon relays itself. */
+  get fastPathAllocations(): number {
+    return this.#flows.size;
+  }
+
+  /** Binds a listening address on every worker; returns what was bound. */
+  listen(ip: string, port: number): TransportAddress {
+    const bound = this.plane.listen(ip, port);
+    const local: TransportAddress = {
+      family: ip.includes(':') ? 6 : 4,
+      address: ip,
+      port: bound.port,
+    };
+    this.#locals[bound.listener] = local;
+    return local;
+  }
+
+  /** Opens the relays of a native UDP client's Allocate; undefined for any other client. */
+  openRelay(client: ClientRef, request: RelayRequest): Promise<RelayBoundResult> | undefined {
+    if (!('place' in client)) return undefined;
+    const { place } = client as NativeClientRef;
+    return Promise.resolve(this.#relays.open(request, place.worker));
+  }
+
+  /** Sends from a native relay; false when `relayId` is not one. */
+  sendPeer(relayId: number, data: Uint8Array, port: number, address: string): boolean {
+    return this.#relays.send(relayId, data, port, address);
+  }
+
+  /** Closes a native relay (and takes its allocation off the fast path); false if not one. */
+  closeRelay(relayId: number): boolean {
+    this.#flows.relayClosing(relayId);
+    return this.#relays.close(relayId);
+  }
+
+  /** Adds every native byte counter to the core (before reading or ending allocations). */
+  collectAll(): void {
+    this.#flows.collectAll();
+  }
+
+  /** Stops the threads and closes every native socket. */
+  close(): void {
+    clearInterval(this.#timer);
+    this.#flows.collectAll();
+    this.#relays.closeAll();
+    this.plane.close();
+  }
+
+  #onPacket(packet: PassedUpPacket): void {
+    const ip = formatIpAddress(packet.address) ?? '';
+    if (packet.source === 'peer') {
+      this.#onPeer(packet.id, packet.data, ip, packet.port);
+      return;
+    }
+    const data = packet.data;
+    const place: NativeClientPlace = {
+      listener: packet.id,
+      worker: packet.worker,
+      ip,
+      port: packet.port,
+    };
+    const key = `u${place.listener}|${ip}|${place.port}`;
+    const first = data[0] ?? 0;
+    if (first >= 0x40 && first <= 0x7f) {
+      // ChannelData the fast path did not relay (capped allocation, expired permission, …).
+      const binding = this.#core.channelTarget(key, data);
+      if (binding) {
+        const length = ((data[2] ?? 0) << 8) | (data[3] ?? 0);
+        binding.relay.sink.send(
+          data.subarray(4, 4 + length),
+          binding.peer.port,
+          binding.peer.address,
+        );
+      }
+      return;
+    }
+    // Only requests change an allocation (RFC 8656 §7-§12): collect its native counts before
+    // (a Refresh may end it) and mirror it after.
+    const request = first < 0x40 && ((data[0] ?? 0) & 0x01) === 0 && ((data[1] ?? 0) & 0x10) === 0;
+    if (request) this.#flows.collect(key);
+    this.#run(this.#core.handleClientPacket(this.#client(key, place, packet.family), data));
+    if (request) this.#flows.sync(key, place);
+  }
+
+  #client(key: string, place: NativeClientPlace, family: 4 | 6): NativeClientRef {
+    const plane = this.plane;
+    const { listener, worker, ip, port } = place;
+    return {
+      key,
+      transport: 'udp',
+      remote: { family, address: ip, port },
+      local: this.#locals[listener] ?? { family, address: '0.0.0.0', port: 0 },
+      place,
+      sink: {
+        send: (bytes) => {
+          plane.sendFromListener(listener, worker, ip, port, bytes);
+        },
+        sendChannelData: (channelNumber, payload) => {
+          const frame = Buffer.allocUnsafe(4 + payload.length);
+          frame.writeUInt16BE(channelNumber, 0);
+          frame.writeUInt16BE(payload.length, 2);
+          frame.set(payload, 4);
+          plane.sendFromListener(listener, worker, ip, port, frame);
+        },
+      },
+    };
+  }
+}

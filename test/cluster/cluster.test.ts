@@ -234,6 +234,11 @@ describe('cluster on PostgreSQL and Redis', () => {
         async () => respInteger(await redis.command('HLEN', 'cp:lease:r2')) === before + 1,
       );
       await eventually('the registry is back', async () => (await liveNodeIds()).length === 5);
+      for (const n of nodes)
+        await eventually(`${n.id} answers Redis again`, async () => {
+          const text = (await n.system.api('GET', '/metrics')).text;
+          return text.includes('cloudproxy_cluster_store_up{store="redis"} 1');
+        });
       expect(codeOf(await call.request(Method.Refresh, [attr(lifetime, 600)]))).toBe(200);
       process.stdout.write(`cluster: leases re-synced ${resyncMs} ms after Redis came back\n`);
     },

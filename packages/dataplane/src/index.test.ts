@@ -179,6 +179,25 @@ describeNative('native data plane', () => {
     expect(up[1]).toMatchObject({ source: 'client', id: 0, port: client.address().port });
   });
 
+  it('queues what arrives while JavaScript is busy, in order, without dropping', async () => {
+    const { plane, up, client, port } = await setup();
+    const count = 3000;
+    const before = up.length;
+    for (let i = 0; i < count; i++) {
+      const bytes = Buffer.alloc(8);
+      bytes.writeUInt32BE(i, 4); // not a ChannelData or STUN shape: every one goes up
+      client.send(bytes, port, '127.0.0.1');
+    }
+    const busyUntil = Date.now() + 100;
+    while (Date.now() < busyUntil) {
+      // the worker keeps reading meanwhile: its records join one queue
+    }
+    await waitFor(() => up.length - before === count);
+    const order = up.slice(before).map((p) => p.data.readUInt32BE(4));
+    expect(order).toEqual([...Array(count).keys()]);
+    expect(plane.stats().passedUpDropped).toBe(0);
+  });
+
   it('survives random datagrams on listeners and relays, still relaying afterwards', async () => {
     const { plane, up, client, peer, port, relayPort } = await setup();
     const runs = Number(process.env['FUZZ_RUNS'] ?? 300);

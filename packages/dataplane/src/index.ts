@@ -40,8 +40,8 @@ interface Addon {
     permissions: (string | number)[],
     channels: (string | number)[],
   ): number;
-  unprogram(plane: object, handle: number): Float64Array | null;
-  take(plane: object, handle: number): Float64Array | null;
+  unprogram(plane: object, handle: number, out: Float64Array): boolean;
+  take(plane: object, handle: number, out: Float64Array): boolean;
   takeAll(plane: object): Float64Array;
   stats(plane: object): Float64Array;
 }
@@ -135,6 +135,8 @@ export class DataPlane {
   readonly #addon: Addon;
   readonly #plane: object;
   #closed = false;
+  /** take() and unprogram() write the counts here: no array per call. */
+  readonly #counts = new Float64Array(4);
   /** The counters at close: stats() keeps answering after the plane is gone. */
   #final: DataPlaneStats | undefined;
   /** Number of worker threads. */
@@ -213,12 +215,14 @@ export class DataPlane {
 
   /** Removes an allocation's entry; returns what it relayed since the last take. */
   unprogram(handle: number): NativeCounts | undefined {
-    return toCounts(this.#addon.unprogram(this.#plane, handle));
+    return this.#addon.unprogram(this.#plane, handle, this.#counts)
+      ? toCounts(this.#counts)
+      : undefined;
   }
 
   /** What an allocation relayed since the last take (and resets it). */
   take(handle: number): NativeCounts | undefined {
-    return toCounts(this.#addon.take(this.#plane, handle));
+    return this.#addon.take(this.#plane, handle, this.#counts) ? toCounts(this.#counts) : undefined;
   }
 
   /**

@@ -108,17 +108,56 @@ static int split_handle(struct dp_plane *p, double h, struct dp_worker **w, int3
 
 /* ---- open and close ----------------------------------------------------------------------- */
 
-static void call_js(napi_env env, napi_value cb, void *context, void *data) {
-  (void)context;
-  struct dp_up_batch *batch = data;
-  if (env && cb) {
-    napi_value buffer, undefined;
-    void *copy;
-    if (napi_create_buffer_copy(env, batch->length, batch->bytes, &copy, &buffer) == napi_ok &&
-        napi_get_undefined(env, &undefined) == napi_ok)
-      napi_call_function(env, undefined, cb, 1, &buffer, NULL);
+/*
+ * Length of the first records of `q` that fit in one call into JavaScript (DP_UP_CHUNK; a
+ * larger single record goes alone). Records are laid out by push_up (worker.c).
+ */
+static size_t chunk_length(const uint8_t *q, size_t n) {
+  size_t taken = 0;
+  while (taken + DP_UP_RECORD <= n) {
+    uint32_t length;
+    memcpy(&length, q + taken + 4, 4);
+    size_t need = (DP_UP_RECORD + (size_t)length + 3) & ~(size_t)3;
+    if (taken > 0 && taken + need > DP_UP_CHUNK) break;
+    taken += need;
   }
-  free(batch);
+  return taken > n ? n : taken;
+}
+
+/*
+ * Runs on the JavaScript thread for a worker whose queue has records: hands up to DP_UP_CHUNK
+ * bytes of them to JavaScript (one Buffer), and schedules itself again while more remain, so
+ * that timers and I/O get their turn between chunks.
+ */
+static void call_js(napi_env env, napi_value cb, void *context, void *data) {
+  struct dp_plane *p = context;
+  struct dp_worker *w = data;
+  if (!env || !cb || p->closed) return;
+  napi_value buffer, undefined;
+  void *copy;
+  pthread_mutex_lock(&w->upmu);
+  size_t n = chunk_length(w->queue + w->qhead, w->qlen - w->qhead);
+  napi_status st = napi_create_buffer_copy(env, n, w->queue + w->qhead, &copy, &buffer);
+  w->qhead += n;
+  if (w->qhead == w->qlen) w->qhead = w->qlen = 0;
+  int more = w->qlen > 0;
+  if (!more) w->qscheduled = 0;
+  pthread_mutex_unlock(&w->upmu);
+  if (more && napi_call_threadsafe_function(p->tsfn, w, napi_tsfn_nonblocking) != napi_ok) {
+    pthread_mutex_lock(&w->upmu);
+    w->qscheduled = 0;
+    pthread_mutex_unlock(&w->upmu);
+  }
+  if (st == napi_ok && n > 0 && napi_get_undefined(env, &undefined) == napi_ok)
+    napi_call_function(env, undefined, cb, 1, &buffer, NULL);
+}
+
+static void tsfn_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  struct dp_plane *p = data;
+  p->tsfn_gone = 1;
+  if (p->external_gone) free(p);
 }
 
 static void plane_close(struct dp_plane *p) {
@@ -139,7 +178,9 @@ static void plane_close(struct dp_plane *p) {
     if (w->wakefd >= 0) close(w->wakefd);
     free(w->rbuf);
     free(w->up);
+    free(w->queue);
     pthread_mutex_destroy(&w->mu);
+    pthread_mutex_destroy(&w->upmu);
   }
   free(p->workers);
   p->workers = NULL;
@@ -150,8 +191,10 @@ static void plane_close(struct dp_plane *p) {
 static void plane_finalize(napi_env env, void *data, void *hint) {
   (void)env;
   (void)hint;
-  plane_close(data);
-  free(data);
+  struct dp_plane *p = data;
+  plane_close(p);
+  p->external_gone = 1;
+  if (p->tsfn_gone) free(p);
 }
 
 static int worker_init(struct dp_plane *p, struct dp_worker *w, int index) {
@@ -161,6 +204,7 @@ static int worker_init(struct dp_plane *p, struct dp_worker *w, int index) {
   w->wakefd = -1;
   for (int l = 0; l < DP_MAX_LISTENERS; l++) w->lfd[l] = -1;
   pthread_mutex_init(&w->mu, NULL);
+  pthread_mutex_init(&w->upmu, NULL);
   w->epfd = epoll_create1(EPOLL_CLOEXEC);
   w->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   /* 2 MiB of address space per worker; only the pages datagrams land on become resident. */
@@ -213,7 +257,7 @@ static napi_value dp_open(napi_env env, napi_callback_info info) {
   p->max_port = (uint16_t)max_port;
   if (getrandom(&p->seed, sizeof p->seed, 0) != sizeof p->seed) p->seed = (uint64_t)dp_now_ms();
   napi_create_string_utf8(env, "cloudproxy-dataplane", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_threadsafe_function(env, argv[3], NULL, name, 256, 1, NULL, NULL, p, call_js,
+  if (napi_create_threadsafe_function(env, argv[3], NULL, name, 0, 1, p, tsfn_finalize, p, call_js,
                                       &p->tsfn) != napi_ok) {
     free(p);
     napi_throw_error(env, "ERR_DATAPLANE_ARGUMENT", "onPackets must be a function");
@@ -235,8 +279,9 @@ static napi_value dp_open(napi_env env, napi_callback_info info) {
   if (failed) {
     int err = errno ? errno : ENOMEM;
     if (!p->workers) p->nworkers = 0;
-    plane_close(p);
-    free(p);
+    plane_close(p); /* releases the thread-safe function, whose finalizer frees p */
+    p->external_gone = 1;
+    if (p->tsfn_gone) free(p);
     return throw_errno(env, "dataplane open", err);
   }
   CHECK(env, napi_create_external(env, p, plane_finalize, NULL, &result));
@@ -552,23 +597,37 @@ static napi_value counts_array(napi_env env, const uint64_t counts[4]) {
 }
 
 /*
- * unprogram(plane, handle) → final [fromClientBytes, fromClientPackets, toClientBytes,
- * toClientPackets] or null; take(plane, handle) → the same since the last take, reset.
+ * unprogram(plane, handle[, out]) → final [fromClientBytes, fromClientPackets, toClientBytes,
+ * toClientPackets] or null; take(plane, handle[, out]) → the same since the last take, reset.
+ * With `out` (a Float64Array of at least 4), the counts are written there and the result is
+ * whether the handle was live: no array is created per call.
  */
 static napi_value alloc_counts(napi_env env, napi_callback_info info, int remove) {
-  size_t argc = 2;
-  napi_value argv[2], result;
+  size_t argc = 3, outlen = 0;
+  napi_value argv[3], result;
   struct dp_plane *p;
   struct dp_worker *w;
   int32_t slot;
   uint32_t gen;
-  double h;
+  double h, *out = NULL;
   uint64_t counts[4];
+  napi_typedarray_type type;
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc == 2 && get_plane(env, argv[0], &p) == 0 && get_double(env, argv[1], &h) == 0 &&
-      split_handle(p, h, &w, &slot, &gen) == 0 &&
-      (remove ? dp_alloc_remove(w, slot, gen, counts) : dp_alloc_take(w, slot, gen, counts)) == 0)
-    return counts_array(env, counts);
+  if (argc == 3 && (napi_get_typedarray_info(env, argv[2], &type, &outlen, (void **)&out, NULL,
+                                             NULL) != napi_ok ||
+                    type != napi_float64_array || outlen < 4)) {
+    napi_throw_error(env, "ERR_DATAPLANE_ARGUMENT", "take(plane, handle, out: Float64Array(4))");
+    return NULL;
+  }
+  int ok = argc >= 2 && get_plane(env, argv[0], &p) == 0 && get_double(env, argv[1], &h) == 0 &&
+           split_handle(p, h, &w, &slot, &gen) == 0 &&
+           (remove ? dp_alloc_remove(w, slot, gen, counts) : dp_alloc_take(w, slot, gen, counts)) == 0;
+  if (argc == 3) {
+    for (int i = 0; ok && i < 4; i++) out[i] = (double)counts[i];
+    CHECK(env, napi_get_boolean(env, ok, &result));
+    return result;
+  }
+  if (ok) return counts_array(env, counts);
   napi_get_null(env, &result);
   return result;
 }

@@ -16,16 +16,13 @@
 
 enum { DP_TAG_WAKE = 0, DP_TAG_LISTENER = 1, DP_TAG_RELAY = 2 };
 
-struct dp_up_batch {
-  size_t length;
-  uint8_t bytes[];
-};
-
 struct dp_plane {
   napi_threadsafe_function tsfn;
   uint64_t seed;
   uint16_t min_port, max_port;
   int nworkers, nlisteners, stopping, closed;
+  /* Both the JavaScript object and the thread-safe function hold the plane: the last frees it. */
+  int external_gone, tsfn_gone;
   struct dp_worker *workers;
 };
 

@@ -18,6 +18,7 @@
 #define DP_MAX_PERMISSIONS 64     /* per allocation; more peers stay on the JavaScript path */
 #define DP_MAX_CHANNELS 64
 #define DP_UP_CHUNK (256 * 1024)  /* bytes of passed-up datagrams per call into JavaScript */
+#define DP_UP_QUEUE (4 * 1024 * 1024) /* bytes queued for JavaScript per worker; more are dropped */
 
 /* Counters of the data plane, summed over workers when read. */
 enum dp_stat {
@@ -101,9 +102,18 @@ struct dp_worker {
   struct mmsghdr smsg[DP_BATCH];
   struct iovec siov[DP_BATCH][3];
   dp_addr saddr[DP_BATCH];
-  /* datagrams for JavaScript */
+  /* datagrams for JavaScript: this wake-up's records (worker only) */
   uint8_t *up;
   size_t uplen, upcount;
+  /*
+   * The queue JavaScript reads (upmu): records from [qhead, qlen). At most one call into
+   * JavaScript is scheduled per worker (qscheduled); while JavaScript is behind, the records of
+   * later wake-ups join the queue instead of adding calls, so each call carries more.
+   */
+  pthread_mutex_t upmu;
+  uint8_t *queue;
+  size_t qhead, qlen, qcap;
+  int qscheduled;
   /* random transaction ids of Data indications, refilled from getrandom */
   uint8_t rnd[4092];
   size_t rndpos;

@@ -151,18 +151,45 @@ static void queue_send(struct dp_worker *w, int fd, const dp_addr *to, const uin
 
 /* ---- passing datagrams up to JavaScript --------------------------------------------------- */
 
+/* Appends `n` bytes of records to the queue JavaScript reads; 0, or -1 when it is full. */
+static int enqueue_up(struct dp_worker *w, const uint8_t *bytes, size_t n) {
+  if (w->qhead > 0 && w->qlen + n > w->qcap) {
+    memmove(w->queue, w->queue + w->qhead, w->qlen - w->qhead);
+    w->qlen -= w->qhead;
+    w->qhead = 0;
+  }
+  if (w->qlen + n > DP_UP_QUEUE) return -1;
+  if (w->qlen + n > w->qcap) {
+    size_t cap = w->qcap ? w->qcap : DP_UP_CHUNK;
+    while (cap < w->qlen + n) cap *= 2;
+    uint8_t *grown = realloc(w->queue, cap);
+    if (!grown) return -1;
+    w->queue = grown;
+    w->qcap = cap;
+  }
+  memcpy(w->queue + w->qlen, bytes, n);
+  w->qlen += n;
+  return 0;
+}
+
+/*
+ * Hands this wake-up's records to JavaScript: they join the worker's queue, and a call into
+ * JavaScript is scheduled unless one already is (that call reads everything queued by then).
+ * A full queue (JavaScript far behind) drops the records, counted.
+ */
 void dp_flush_up(struct dp_worker *w) {
   if (w->uplen == 0) return;
-  struct dp_up_batch *batch = malloc(sizeof *batch + w->uplen);
-  if (batch) {
-    batch->length = w->uplen;
-    memcpy(batch->bytes, w->up, w->uplen);
-    if (napi_call_threadsafe_function(w->plane->tsfn, batch, napi_tsfn_nonblocking) != napi_ok) {
-      free(batch); /* JavaScript is behind (queue full) or closing: drop, counted */
-      batch = NULL;
-    }
+  pthread_mutex_lock(&w->upmu);
+  int queued = enqueue_up(w, w->up, w->uplen) == 0;
+  int call = queued && !w->qscheduled;
+  if (call) w->qscheduled = 1;
+  pthread_mutex_unlock(&w->upmu);
+  if (!queued) STAT(w, DP_STAT_UP_DROPPED, w->upcount);
+  if (call && napi_call_threadsafe_function(w->plane->tsfn, w, napi_tsfn_nonblocking) != napi_ok) {
+    pthread_mutex_lock(&w->upmu); /* closing: nothing will read the queue any more */
+    w->qscheduled = 0;
+    pthread_mutex_unlock(&w->upmu);
   }
-  if (!batch) STAT(w, DP_STAT_UP_DROPPED, w->upcount);
   w->uplen = 0;
   w->upcount = 0;
 }

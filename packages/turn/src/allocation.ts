@@ -44,7 +44,14 @@ export interface ChannelBinding {
   expiresAtMs: number;
 }
 
-/** Allocation is the server-side state of one client 5-tuple. */
+/** What an allocation without permissions or channels shows: shared, never written. */
+const NONE: ReadonlyMap<never, never> = new Map<never, never>();
+
+/**
+ * Allocation is the server-side state of one client 5-tuple. An idle allocation is small: its
+ * permission and channel tables are created with the first entry, and the Allocate response kept
+ * for retransmissions is one byte per character of a string instead of a buffer.
+ */
 export class Allocation {
   readonly client: ClientRef;
   readonly username: string;
@@ -53,15 +60,11 @@ export class Allocation {
   /** One relay, or two for a dual allocation (one may be removed by a Refresh, RFC 8656 §8). */
   relays: readonly RelayBinding[];
   expiresAtMs: number;
-  /** Transaction of the Allocate that created it, and the success response sent (RFC 8656 §7.2 retransmissions). */
-  readonly allocateTransactionKey: string;
-  readonly allocateResponse: Uint8Array;
-  /** Permissions by peer IP text. */
-  readonly permissions = new Map<string, Permission>();
-  /** Channel bindings by number (0x4000-0x4FFF). */
-  readonly channels = new Map<number, ChannelBinding>();
-  /** Channel bindings by peer: IP text → port → binding. */
-  readonly channelsByPeer = new Map<string, Map<number, ChannelBinding>>();
+  /** The success response sent to the Allocate, one byte per char (RFC 8656 §7.2 retransmissions). */
+  readonly #response: string;
+  #permissions: Map<string, Permission> | undefined;
+  #channels: Map<number, ChannelBinding> | undefined;
+  #channelsByPeer: Map<string, Map<number, ChannelBinding>> | undefined;
   bytesFromClient = 0;
   bytesToClient = 0;
   /** The control plane's admission, released when the allocation ends. */
@@ -79,7 +82,6 @@ export class Allocation {
     nowMs: number;
     lifetimeS: number;
     relays: readonly RelayBinding[];
-    allocateTransactionKey: string;
     allocateResponse: Uint8Array;
     admission: Admission | undefined;
     maxBps: number;
@@ -91,11 +93,43 @@ export class Allocation {
     this.tokensAtMs = init.nowMs;
     this.expiresAtMs = init.nowMs + init.lifetimeS * 1000;
     this.relays = init.relays;
-    this.allocateTransactionKey = init.allocateTransactionKey;
-    this.allocateResponse = init.allocateResponse;
+    this.#response = String.fromCharCode(...init.allocateResponse);
     this.admission = init.admission;
     this.maxBps = init.maxBps;
     this.tokens = init.maxBps;
+  }
+
+  /** The success response sent to the Allocate that created it (RFC 8656 §7.2 retransmissions). */
+  get allocateResponse(): Uint8Array {
+    const response = this.#response;
+    const bytes = new Uint8Array(response.length);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = response.charCodeAt(i);
+    return bytes;
+  }
+
+  /**
+   * Transaction of the Allocate that created it: the transaction ID of its response (bytes 8-19
+   * of the STUN header), as `StunMessage.transactionKey` writes it (lowercase hex).
+   */
+  get allocateTransactionKey(): string {
+    let key = '';
+    for (let i = 8; i < 20; i++) key += this.#response.charCodeAt(i).toString(16).padStart(2, '0');
+    return key;
+  }
+
+  /** Permissions by peer IP text. */
+  get permissions(): ReadonlyMap<string, Permission> {
+    return this.#permissions ?? NONE;
+  }
+
+  /** Channel bindings by number (0x4000-0x4FFF). */
+  get channels(): ReadonlyMap<number, ChannelBinding> {
+    return this.#channels ?? NONE;
+  }
+
+  /** Channel bindings by peer: IP text → port → binding. */
+  get channelsByPeer(): ReadonlyMap<string, ReadonlyMap<number, ChannelBinding>> {
+    return this.#channelsByPeer ?? NONE;
   }
 
   /** The relay of the given family, if the allocation has one. */
@@ -105,44 +139,54 @@ export class Allocation {
 
   /** The live permission for `ip` at `nowMs`, if any. */
   permissionFor(ip: string, nowMs: number): Permission | undefined {
-    const permission = this.permissions.get(ip);
+    const permission = this.#permissions?.get(ip);
     return permission && permission.expiresAtMs > nowMs ? permission : undefined;
   }
 
   /** Installs or refreshes the permission for `ip`. RFC 8656 §9, §10.2. */
   installPermission(ip: string, expiresAtMs: number, relayPortsOnly: boolean): Permission {
-    let permission = this.permissions.get(ip);
+    const permissions = (this.#permissions ??= new Map<string, Permission>());
+    let permission = permissions.get(ip);
     if (permission) permission.expiresAtMs = expiresAtMs;
     else {
       permission = { ip, expiresAtMs, relayPortsOnly };
-      this.permissions.set(ip, permission);
+      permissions.set(ip, permission);
     }
     return permission;
   }
 
   /** The live channel binding for a peer transport address, if any. */
   channelForPeer(ip: string, port: number, nowMs: number): ChannelBinding | undefined {
-    const binding = this.channelsByPeer.get(ip)?.get(port);
+    const binding = this.#channelsByPeer?.get(ip)?.get(port);
     return binding && binding.expiresAtMs > nowMs ? binding : undefined;
   }
 
   /** Adds a channel binding to both indexes. */
   addChannel(binding: ChannelBinding): void {
-    this.channels.set(binding.channelNumber, binding);
-    let ports = this.channelsByPeer.get(binding.peer.address);
+    (this.#channels ??= new Map<number, ChannelBinding>()).set(binding.channelNumber, binding);
+    const byPeer = (this.#channelsByPeer ??= new Map<string, Map<number, ChannelBinding>>());
+    let ports = byPeer.get(binding.peer.address);
     if (!ports) {
       ports = new Map();
-      this.channelsByPeer.set(binding.peer.address, ports);
+      byPeer.set(binding.peer.address, ports);
     }
     ports.set(binding.peer.port, binding);
   }
 
   /** Removes a channel binding from both indexes. */
   removeChannel(binding: ChannelBinding): void {
-    this.channels.delete(binding.channelNumber);
-    const ports = this.channelsByPeer.get(binding.peer.address);
+    const channels = this.#channels;
+    const byPeer = this.#channelsByPeer;
+    if (!channels || !byPeer) return;
+    channels.delete(binding.channelNumber);
+    const ports = byPeer.get(binding.peer.address);
     ports?.delete(binding.peer.port);
-    if (ports?.size === 0) this.channelsByPeer.delete(binding.peer.address);
+    if (ports?.size === 0) byPeer.delete(binding.peer.address);
+    // The last binding gone: back to the idle allocation's shape (no tables).
+    if (channels.size === 0) {
+      this.#channels = undefined;
+      this.#channelsByPeer = undefined;
+    }
   }
 
   /**
@@ -151,9 +195,13 @@ export class Allocation {
    */
   sweep(nowMs: number): number {
     let next = this.expiresAtMs;
-    for (const [ip, permission] of this.permissions) {
-      if (permission.expiresAtMs <= nowMs) this.permissions.delete(ip);
-      else if (permission.expiresAtMs < next) next = permission.expiresAtMs;
+    const permissions = this.#permissions;
+    if (permissions) {
+      for (const [ip, permission] of permissions) {
+        if (permission.expiresAtMs <= nowMs) permissions.delete(ip);
+        else if (permission.expiresAtMs < next) next = permission.expiresAtMs;
+      }
+      if (permissions.size === 0) this.#permissions = undefined;
     }
     for (const binding of this.channels.values()) {
       // An expired binding relays nothing but stays for CHANNEL_HOLD_MS, so that neither its

@@ -44,6 +44,8 @@ export class CoreState {
   readonly byRelay = new Map<number, Allocation>();
   /** Allocations per quota user. */
   readonly userCounts = new Map<string, number>();
+  /** One copy of each quota user's name while it has allocations: they all share it. */
+  readonly #userNames = new Map<string, string>();
   /** Allocations per client IP address (`--source-quota`). */
   readonly sourceCounts = new Map<string, number>();
   readonly pending = new Map<string, PendingAllocate>();
@@ -189,8 +191,15 @@ export class CoreState {
     return (this.sourceCounts.get(address) ?? 0) + pending;
   }
 
+  /** The copy of `name` that the user's live allocations share, or `name` itself. */
+  userName(name: string): string {
+    return this.#userNames.get(name) ?? name;
+  }
+
   #countUser(user: string, delta: number): void {
     count(this.userCounts, user, delta);
+    if (!this.userCounts.has(user)) this.#userNames.delete(user);
+    else if (!this.#userNames.has(user)) this.#userNames.set(user, user);
   }
 }
 

@@ -48,6 +48,9 @@ export interface ClusterDeps {
   readonly draining: () => boolean;
 }
 
+/** At most this many change notices wait for Redis (beyond, the periodic reload covers them). */
+const MAX_UNPUBLISHED = 1000;
+
 function connection(url: string): Redis {
   return new Redis(url, {
     lazyConnect: true,
@@ -82,6 +85,8 @@ export class ClusterRuntime {
   readonly #timers: NodeJS.Timeout[] = [];
   #admission: Admission | undefined;
   #postgresUp = true;
+  /** Change notices that could not be published while Redis was unreachable. */
+  readonly #unpublished: ChangeNotice[] = [];
   #closed: Promise<void> | undefined;
 
   private constructor(deps: ClusterDeps) {
@@ -130,6 +135,7 @@ export class ClusterRuntime {
       if (down) logger?.info({ event: 'cluster.redis-up' }, 'redis answers again; re-syncing');
       down = false;
       this.#onRedisReady();
+      this.#republish();
     });
     this.redis.on('close', () => {
       metrics.storeUp.set({ store: 'redis' }, 0);
@@ -329,8 +335,15 @@ export class ClusterRuntime {
 
   #publish(notice: ChangeNotice): void {
     this.redis.publish(EVENTS_CHANNEL, JSON.stringify(notice)).catch((error: unknown) => {
+      // Sent again when Redis answers: a node whose subscription never dropped would otherwise
+      // miss it until the periodic reload (notices are idempotent, duplicates are harmless).
+      if (this.#unpublished.length < MAX_UNPUBLISHED) this.#unpublished.push(notice);
       this.#failed('publish', error);
     });
+  }
+
+  #republish(): void {
+    for (const notice of this.#unpublished.splice(0)) this.#publish(notice);
   }
 
   #message(channel: string, text: string): void {

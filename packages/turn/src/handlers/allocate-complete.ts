@@ -61,14 +61,15 @@ export function completeAllocation(state: CoreState, result: AllocationResult): 
     );
   }
   const response = ctx.successBytes(attributes, auth);
+  // Names shared with the user's other allocations (a static user's name is also its quota user).
+  const quotaUser = state.userName(auth.quotaUser);
   const allocation = new Allocation({
     client: ctx.client,
-    username: auth.username,
-    quotaUser: auth.quotaUser,
+    username: auth.username === quotaUser ? quotaUser : auth.username,
+    quotaUser,
     nowMs: ctx.nowMs,
     lifetimeS,
     relays,
-    allocateTransactionKey: ctx.msg.transactionKey,
     allocateResponse: response,
     admission: result.admission,
     maxBps: result.admission?.maxBps ?? state.services.options.maxBps,

@@ -34,7 +34,13 @@ export interface NativeClientPlace {
 interface Entry {
   readonly handle: number;
   readonly relayIds: readonly number[];
+  /** The allocation's expiry when it was last written (core clock). */
+  expiresAtMs: number;
 }
+
+/** STUN methods whose request may end an allocation (RFC 8656 §7.2, §7.3). */
+const ALLOCATE = 0x003;
+const REFRESH = 0x004;
 
 /** NativeFlows mirrors allocations of UDP clients into the native forwarding table. */
 export class NativeFlows {
@@ -56,10 +62,17 @@ export class NativeFlows {
     return this.#byClient.size;
   }
 
-  /** Adds what the client's allocation relayed natively to the core (before a core call). */
-  collect(clientKey: string): void {
+  /**
+   * Before the core handles a request of method `method`: adds the client's native counts to
+   * the core when the request may end the allocation (Allocate, Refresh, or any request once
+   * the allocation has expired). Other requests leave it in place; their counts come later.
+   */
+  collectBefore(clientKey: string, method: number): void {
     const entry = this.#byClient.get(clientKey);
-    if (entry) this.#add(clientKey, this.#plane.take(entry.handle));
+    if (!entry) return;
+    if (method === ALLOCATE || method === REFRESH || entry.expiresAtMs <= this.#core.nowMs()) {
+      this.#add(clientKey, this.#plane.take(entry.handle));
+    }
   }
 
   /** Adds what every allocation relayed natively to the core, in one call. */
@@ -81,9 +94,13 @@ export class NativeFlows {
         ? this.#plane.program(toEntry(allocation, place, handles, this.#core.nowMs()), old?.handle)
         : undefined;
     if (old && old.handle !== handle) this.#remove(clientKey, old);
-    if (!allocation || handle === undefined || old?.handle === handle) return;
+    if (!allocation || handle === undefined) return;
+    if (old?.handle === handle) {
+      old.expiresAtMs = allocation.expiresAtMs;
+      return;
+    }
     const relayIds = allocation.relays.map((r) => r.relayId);
-    this.#byClient.set(clientKey, { handle, relayIds });
+    this.#byClient.set(clientKey, { handle, relayIds, expiresAtMs: allocation.expiresAtMs });
     this.#clientByHandle.set(handle, clientKey);
     for (const id of relayIds) this.#clientByRelay.set(id, clientKey);
   }

@@ -10,7 +10,7 @@ import { formatIpAddress } from '@cloudproxy/stun';
 import type { TransportAddress } from '@cloudproxy/stun';
 import type { DataPlane, DataPlaneAddon, PassedUpPacket } from '@cloudproxy/dataplane';
 import type { TurnServerCore } from '../server-core.js';
-import type { ClientRef, RelayBoundResult, RelayRequest } from '../types.js';
+import type { ClientRef, ClientSink, RelayBoundResult, RelayRequest } from '../types.js';
 import { NativeFlows } from './native-flows.js';
 import type { NativeClientPlace } from './native-flows.js';
 import { NativeRelays } from './native-relays.js';
@@ -26,6 +26,11 @@ interface NativeClientRef extends ClientRef {
 export type NativePeerHandler = (relayId: number, data: Buffer, ip: string, port: number) => void;
 
 const SYNC_INTERVAL_MS = 1000;
+
+/** The method of a STUN message type (RFC 5389 §6: the class bits C0 and C1 taken out). */
+function stunMethod(type: number): number {
+  return (type & 0x000f) | ((type & 0x00e0) >> 1) | ((type & 0x3e00) >> 2);
+}
 
 /** NativeUdp opens the native plane and connects it to the core. */
 export class NativeUdp {
@@ -143,7 +148,8 @@ export class NativeUdp {
       ip,
       port: packet.port,
     };
-    const key = `u${place.listener}|${ip}|${place.port}`;
+    // Joined, not concatenated: one flat string, as the core keeps it for the allocation's life.
+    const key = ['u', place.listener, '|', ip, '|', place.port].join('');
     const first = data[0] ?? 0;
     if (first >= 0x40 && first <= 0x7f) {
       // ChannelData the fast path did not relay (capped allocation, expired permission, …).
@@ -160,33 +166,50 @@ export class NativeUdp {
     }
     // Only requests change an allocation (RFC 8656 §7-§12): collect its native counts before
     // (a Refresh may end it) and mirror it after.
-    const request = first < 0x40 && ((data[0] ?? 0) & 0x01) === 0 && ((data[1] ?? 0) & 0x10) === 0;
-    if (request) this.#flows.collect(key);
+    const type = (first << 8) | (data[1] ?? 0);
+    const request = first < 0x40 && (type & 0x0110) === 0;
+    if (request) this.#flows.collectBefore(key, stunMethod(type));
     this.#run(this.#core.handleClientPacket(this.#client(key, place, packet.family), data));
     if (request) this.#flows.sync(key, place);
   }
 
   #client(key: string, place: NativeClientPlace, family: 4 | 6): NativeClientRef {
     const plane = this.plane;
-    const { listener, worker, ip, port } = place;
+    const { listener, ip, port } = place;
     return {
       key,
       transport: 'udp',
       remote: { family, address: ip, port },
       local: this.#locals[listener] ?? { family, address: '0.0.0.0', port: 0 },
       place,
-      sink: {
-        send: (bytes) => {
-          plane.sendFromListener(listener, worker, ip, port, bytes);
-        },
-        sendChannelData: (channelNumber, payload) => {
-          const frame = Buffer.allocUnsafe(4 + payload.length);
-          frame.writeUInt16BE(channelNumber, 0);
-          frame.writeUInt16BE(payload.length, 2);
-          frame.set(payload, 4);
-          plane.sendFromListener(listener, worker, ip, port, frame);
-        },
-      },
+      sink: new NativeClientSink(plane, place),
     };
+  }
+}
+
+/**
+ * Sends to one client from its listener and worker: a small object per allocation (no closures),
+ * since every idle allocation keeps its client's sink.
+ */
+class NativeClientSink implements ClientSink {
+  readonly #plane: DataPlane;
+  readonly #place: NativeClientPlace;
+
+  constructor(plane: DataPlane, place: NativeClientPlace) {
+    this.#plane = plane;
+    this.#place = place;
+  }
+
+  send(bytes: Uint8Array): void {
+    const { listener, worker, ip, port } = this.#place;
+    this.#plane.sendFromListener(listener, worker, ip, port, bytes);
+  }
+
+  sendChannelData(channelNumber: number, payload: Uint8Array): void {
+    const frame = Buffer.allocUnsafe(4 + payload.length);
+    frame.writeUInt16BE(channelNumber, 0);
+    frame.writeUInt16BE(payload.length, 2);
+    frame.set(payload, 4);
+    this.send(frame);
   }
 }

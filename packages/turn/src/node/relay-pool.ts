@@ -7,7 +7,7 @@
 import { randomInt } from 'node:crypto';
 import dgram from 'node:dgram';
 import type { TransportAddress } from '@cloudproxy/stun';
-import type { RelayBinding, RelayBoundResult, RelayRequest } from '../types.js';
+import type { RelayBinding, RelayBoundResult, RelayRequest, RelaySink } from '../types.js';
 import { literalLookup } from './literal-lookup.js';
 
 /** Where relays of one family bind and what they advertise. */
@@ -183,21 +183,17 @@ export class RelayPool {
   #register(socket: dgram.Socket, address: RelayAddress, port: number): RelaySocket {
     const relayId = this.#newId();
     const local: TransportAddress = { family: address.family, address: address.bindIp, port };
-    const advertised: TransportAddress = {
-      family: address.family,
-      address: address.advertisedIp,
-      port,
-    };
+    // Without NAT the advertised address is the bound one: one object serves both.
+    const advertised: TransportAddress =
+      address.advertisedIp === address.bindIp
+        ? local
+        : { family: address.family, address: address.advertisedIp, port };
     const relay: RelaySocket = {
       relayId,
       local,
       advertised,
       socket,
-      sink: {
-        send: (data, peerPort, peerAddress) => {
-          socket.send(data, peerPort, peerAddress);
-        },
-      },
+      sink: new DgramRelaySink(socket),
     };
     const onDatagram = this.#onDatagram;
     socket.on('message', (data, rinfo) => {
@@ -207,5 +203,18 @@ export class RelayPool {
     socket.on('error', this.#onSendError);
     this.#sockets.set(relayId, relay);
     return relay;
+  }
+}
+
+/** Sends to peers from one relay socket (a class: no closure per socket). */
+class DgramRelaySink implements RelaySink {
+  readonly #socket: dgram.Socket;
+
+  constructor(socket: dgram.Socket) {
+    this.#socket = socket;
+  }
+
+  send(data: Uint8Array, port: number, address: string): void {
+    this.#socket.send(data, port, address);
   }
 }

@@ -96,26 +96,43 @@ export class UdpListener {
   }
 
   #client(rinfo: dgram.RemoteInfo): ClientRef {
-    const socket = this.socket;
     const address = rinfo.address;
     const port = rinfo.port;
-    const sink: ClientSink = {
-      send: (bytes) => {
-        socket.send(bytes, port, address);
-      },
-      sendChannelData: (channelNumber, payload) => {
-        const header = Buffer.allocUnsafe(4);
-        header.writeUInt16BE(channelNumber, 0);
-        header.writeUInt16BE(payload.length, 2);
-        socket.send([header, payload], port, address);
-      },
-    };
     return {
-      key: `${this.#prefix}${address}|${port}`,
+      // Joined, not concatenated: one flat string instead of a tree of parts, as the core keeps
+      // it for as long as the allocation lives.
+      key: [this.#prefix, address, '|', port].join(''),
       transport: 'udp',
       remote: { family: rinfo.family === 'IPv6' ? 6 : 4, address, port },
       local: this.#local ?? { family: 4, address: '0.0.0.0', port: 0 },
-      sink,
+      sink: new UdpClientSink(this.socket, address, port),
     };
+  }
+}
+
+/**
+ * Sends to one UDP client from the listening socket. A class, so that the methods live once on
+ * the prototype rather than as two closures per client.
+ */
+class UdpClientSink implements ClientSink {
+  readonly #socket: dgram.Socket;
+  readonly #address: string;
+  readonly #port: number;
+
+  constructor(socket: dgram.Socket, address: string, port: number) {
+    this.#socket = socket;
+    this.#address = address;
+    this.#port = port;
+  }
+
+  send(bytes: Uint8Array): void {
+    this.#socket.send(bytes, this.#port, this.#address);
+  }
+
+  sendChannelData(channelNumber: number, payload: Uint8Array): void {
+    const header = Buffer.allocUnsafe(4);
+    header.writeUInt16BE(channelNumber, 0);
+    header.writeUInt16BE(payload.length, 2);
+    this.#socket.send([header, payload], this.#port, this.#address);
   }
 }

@@ -8,7 +8,7 @@
 import type { DataPlane } from '@cloudproxy/dataplane';
 import type { TransportAddress } from '@cloudproxy/stun';
 import type { RelayBinding, RelayBoundResult, RelayRequest } from '../types.js';
-import { BIND_ATTEMPTS, randomRelayPort } from './relay-pool.js';
+import { BIND_ATTEMPTS, bindFamilies, randomRelayPort } from './relay-pool.js';
 import type { RelayAddress } from './relay-pool.js';
 
 /** A native relay socket: its addon handle and the worker it lives on. */
@@ -55,32 +55,15 @@ export class NativeRelays {
   }
 
   /** Binds what `request` asks for on `worker`; never throws (failures are in the result). */
-  open(request: RelayRequest, worker: number): RelayBoundResult {
-    const relays: RelayBinding[] = [];
-    const unsupportedFamilies: (4 | 6)[] = [];
-    let reserved: RelayBinding | undefined;
-    for (const [index, family] of request.families.entries()) {
-      const address = this.#addresses.find((a) => a.family === family);
-      if (!address) {
-        unsupportedFamilies.push(family);
-        continue;
-      }
-      const first = index === 0;
-      const even = first && (request.evenPort || request.reserveNextPort);
-      const bound = this.#bindWithRetries(address, worker, even, first && request.reserveNextPort);
-      if (!bound) {
-        for (const relay of relays) this.close(relay.relayId);
-        return {
-          requestId: request.requestId,
-          relays: [],
-          unsupportedFamilies,
-          insufficientCapacity: true,
-        };
-      }
-      relays.push(bound.relay);
-      reserved ??= bound.reserved;
-    }
-    return { requestId: request.requestId, relays, unsupportedFamilies, reserved };
+  open(request: RelayRequest, worker: number): Promise<RelayBoundResult> {
+    return bindFamilies(
+      request,
+      this.#addresses,
+      (address, even, reserveNext) => this.#bindWithRetries(address, worker, even, reserveNext),
+      (relayId) => {
+        this.close(relayId);
+      },
+    );
   }
 
   /** Moves a native relay to `worker` (a reserved socket claimed there); undefined on failure. */

@@ -15,6 +15,7 @@ import { NativeFlows } from './native-flows.js';
 import type { NativeClientPlace } from './native-flows.js';
 import { NativeRelays } from './native-relays.js';
 import type { RelayAddress } from './relay-pool.js';
+import { forwardChannelData } from './udp-listener.js';
 import type { ActionRunner } from './udp-listener.js';
 
 /** A UDP client served by the native plane: the ClientRef plus where the addon sees it. */
@@ -108,7 +109,7 @@ export class NativeUdp {
   openRelay(client: ClientRef, request: RelayRequest): Promise<RelayBoundResult> | undefined {
     if (!('place' in client)) return undefined;
     const { place } = client as NativeClientRef;
-    return Promise.resolve(this.#relays.open(request, place.worker));
+    return this.#relays.open(request, place.worker);
   }
 
   /** Sends from a native relay; false when `relayId` is not one. */
@@ -153,15 +154,7 @@ export class NativeUdp {
     const first = data[0] ?? 0;
     if (first >= 0x40 && first <= 0x7f) {
       // ChannelData the fast path did not relay (capped allocation, expired permission, …).
-      const binding = this.#core.channelTarget(key, data);
-      if (binding) {
-        const length = ((data[2] ?? 0) << 8) | (data[3] ?? 0);
-        binding.relay.sink.send(
-          data.subarray(4, 4 + length),
-          binding.peer.port,
-          binding.peer.address,
-        );
-      }
+      forwardChannelData(this.#core, key, data);
       return;
     }
     // Only requests change an allocation (RFC 8656 §7-§12): collect its native counts before

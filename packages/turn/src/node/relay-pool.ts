@@ -30,6 +30,53 @@ export type PeerDatagramHandler = (
 /** Random ports tried per relay before an Allocate fails with 508. */
 export const BIND_ATTEMPTS = 40;
 
+/** A family's bound relay, with the socket reserved on port+1 when that was asked. */
+export interface BoundRelay {
+  readonly relay: RelayBinding;
+  readonly reserved: RelayBinding | undefined;
+}
+
+/**
+ * Binds one relay per requested family through `bind` (only the first may be even and reserve
+ * port+1, RFC 8656 §7.2 EVEN-PORT); when one cannot be bound, closes the others and answers
+ * insufficient capacity. Shared by the JavaScript and the native relay sockets.
+ */
+export async function bindFamilies(
+  request: RelayRequest,
+  addresses: readonly RelayAddress[],
+  bind: (
+    address: RelayAddress,
+    even: boolean,
+    reserveNext: boolean,
+  ) => BoundRelay | undefined | Promise<BoundRelay | undefined>,
+  close: (relayId: number) => void,
+): Promise<RelayBoundResult> {
+  const relays: RelayBinding[] = [];
+  const unsupportedFamilies: (4 | 6)[] = [];
+  let reserved: RelayBinding | undefined;
+  for (const [index, family] of request.families.entries()) {
+    const address = addresses.find((a) => a.family === family);
+    if (!address) {
+      unsupportedFamilies.push(family);
+      continue;
+    }
+    const first = index === 0;
+    const bound = await bind(address, first && request.evenPort, first && request.reserveNextPort);
+    if (!bound) {
+      for (const relay of relays) close(relay.relayId);
+      return {
+        requestId: request.requestId,
+        relays: [],
+        unsupportedFamilies,
+        insufficientCapacity: true,
+      };
+    }
+    relays.push(bound.relay);
+    reserved ??= bound.reserved;
+  }
+  return { requestId: request.requestId, relays, unsupportedFamilies, reserved };
+}
+
 /** A counter of relay ids: 1, 2, 3, … */
 export function counter(): () => number {
   let next = 1;
@@ -90,35 +137,15 @@ export class RelayPool {
   }
 
   /** Binds what `request` asks for; never throws (failures are in the result). */
-  async open(request: RelayRequest): Promise<RelayBoundResult> {
-    const relays: RelayBinding[] = [];
-    const unsupportedFamilies: (4 | 6)[] = [];
-    let reserved: RelayBinding | undefined;
-    for (const [index, family] of request.families.entries()) {
-      const address = this.#addresses.find((a) => a.family === family);
-      if (!address) {
-        unsupportedFamilies.push(family);
-        continue;
-      }
-      const first = index === 0;
-      const bound = await this.#bindWithRetries(
-        address,
-        first && request.evenPort,
-        first && request.reserveNextPort,
-      );
-      if (!bound) {
-        for (const relay of relays) this.close(relay.relayId);
-        return {
-          requestId: request.requestId,
-          relays: [],
-          unsupportedFamilies,
-          insufficientCapacity: true,
-        };
-      }
-      relays.push(bound.relay);
-      reserved ??= bound.reserved;
-    }
-    return { requestId: request.requestId, relays, unsupportedFamilies, reserved };
+  open(request: RelayRequest): Promise<RelayBoundResult> {
+    return bindFamilies(
+      request,
+      this.#addresses,
+      (address, even, reserveNext) => this.#bindWithRetries(address, even, reserveNext),
+      (relayId) => {
+        this.close(relayId);
+      },
+    );
   }
 
   /** Sends a datagram from relay `relayId` to a peer; unknown ids are ignored. */

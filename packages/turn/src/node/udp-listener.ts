@@ -9,6 +9,17 @@ import type { TurnServerCore } from '../server-core.js';
 import { literalLookup } from './literal-lookup.js';
 import type { ClientRef, ClientSink, TurnAction } from '../types.js';
 
+/**
+ * The short path of client ChannelData: on a bound channel its payload goes out of the relay
+ * socket as it is; anything else is dropped (and counted) by the core.
+ */
+export function forwardChannelData(core: TurnServerCore, clientKey: string, data: Buffer): void {
+  const binding = core.channelTarget(clientKey, data);
+  if (!binding) return;
+  const length = ((data[2] ?? 0) << 8) | (data[3] ?? 0);
+  binding.relay.sink.send(data.subarray(4, 4 + length), binding.peer.port, binding.peer.address);
+}
+
 /** Runs the actions the core returned for a packet. */
 export type ActionRunner = (actions: TurnAction[]) => void;
 
@@ -77,19 +88,7 @@ export class UdpListener {
   #onMessage(data: Buffer, rinfo: dgram.RemoteInfo): void {
     const first = data[0] ?? 0;
     if (first >= 0x40 && first <= 0x7f) {
-      // Short path: ChannelData on a bound channel goes out of the relay socket as it is.
-      const binding = this.#core.channelTarget(
-        `${this.#prefix}${rinfo.address}|${rinfo.port}`,
-        data,
-      );
-      if (binding) {
-        const length = ((data[2] ?? 0) << 8) | (data[3] ?? 0);
-        binding.relay.sink.send(
-          data.subarray(4, 4 + length),
-          binding.peer.port,
-          binding.peer.address,
-        );
-      }
+      forwardChannelData(this.#core, `${this.#prefix}${rinfo.address}|${rinfo.port}`, data);
       return;
     }
     this.#run(this.#core.handleClientPacket(this.#client(rinfo), data));

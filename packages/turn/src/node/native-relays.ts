@@ -1,8 +1,9 @@
 /**
- * NativeRelays: the relay sockets of UDP clients on the native data plane. Same port choice as
- * RelayPool (CSPRNG over the configured range, EVEN-PORT and the reservation of port+1; RFC 8656
- * §7.2), but the sockets belong to the addon, on the worker thread that serves the client, and
- * no JavaScript object is kept per socket beyond one small record.
+ * NativeRelays: the relay sockets of the native data plane (of every client, whatever its
+ * transport). Same port choice as RelayPool (CSPRNG over the configured range, EVEN-PORT and the
+ * reservation of port+1; RFC 8656 §7.2), but the sockets belong to the addon, on the worker
+ * thread that serves the client (a stream client's: any worker), and no JavaScript object is
+ * kept per socket beyond one small record.
  * @module
  */
 import type { DataPlane } from '@cloudproxy/dataplane';

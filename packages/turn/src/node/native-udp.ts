@@ -1,6 +1,6 @@
 /**
  * NativeUdp: the TurnServer's UDP side on the native data plane. The addon owns the listening
- * sockets and the relay sockets of UDP clients and relays ChannelData and Send/Data itself;
+ * sockets and every relay socket, and relays ChannelData and Send/Data of UDP clients itself;
  * here arrive, in batches, the datagrams it passes up (requests, anything not in its table),
  * which go through the core exactly as on the JavaScript path. After each request the client's
  * allocation is mirrored into the addon's table (NativeFlows). docs/data-plane.md.
@@ -43,6 +43,7 @@ export class NativeUdp {
   readonly #onPeer: NativePeerHandler;
   readonly #locals: TransportAddress[] = [];
   readonly #timer: NodeJS.Timeout;
+  #nextStreamWorker = 0;
 
   constructor(options: {
     addon: DataPlaneAddon;
@@ -105,11 +106,17 @@ export class NativeUdp {
     return local;
   }
 
-  /** Opens the relays of a native UDP client's Allocate; undefined for any other client. */
-  openRelay(client: ClientRef, request: RelayRequest): Promise<RelayBoundResult> | undefined {
-    if (!('place' in client)) return undefined;
-    const { place } = client as NativeClientRef;
-    return this.#relays.open(request, place.worker);
+  /**
+   * Opens the relays of an Allocate in the addon. A UDP client's live on the worker that serves
+   * it (the fast path needs them there); a TCP/TLS client's on the workers in turn: they have no
+   * table entry, so the worker reads them in batches and passes every datagram up.
+   */
+  openRelay(client: ClientRef, request: RelayRequest): Promise<RelayBoundResult> {
+    const worker =
+      'place' in client
+        ? (client as NativeClientRef).place.worker
+        : this.#nextStreamWorker++ % this.plane.threads;
+    return this.#relays.open(request, worker);
   }
 
   /** Sends from a native relay; false when `relayId` is not one. */

@@ -1,7 +1,7 @@
 /**
- * RelayRouter: the TurnServer's relay sockets on both data planes. Relays of UDP clients on the
- * native plane live in the addon (NativeUdp); every other relay is a `node:dgram` socket of the
- * RelayPool. Relay ids come from one counter, so an id names one socket whichever plane owns it.
+ * RelayRouter: the TurnServer's relay sockets on both data planes. With the native plane
+ * running, every relay lives in the addon (NativeUdp), whatever the client's transport; on the
+ * js plane each is a `node:dgram` socket of the RelayPool. Relay ids come from one counter, so an id names one socket whichever plane owns it.
  * @module
  */
 import type { TurnServerCore } from '../server-core.js';
@@ -78,7 +78,7 @@ export class RelayRouter {
     );
   }
 
-  /** Binds the relays of an Allocate: in the addon for a native UDP client, else dgram. */
+  /** Binds the relays of an Allocate: in the addon when the native plane runs, else dgram. */
   open(client: ClientRef, request: RelayRequest): Promise<RelayBoundResult> {
     return this.#native?.openRelay(client, request) ?? this.#pool.open(request);
   }

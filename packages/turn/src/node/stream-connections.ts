@@ -138,17 +138,30 @@ export class StreamConnections {
 
   #client(socket: net.Socket, transport: 'tcp' | 'tls', remote?: TransportAddress): ClientRef {
     const onDropped = this.#options.onDropped;
+    // Writes of one tick leave as one write (one TLS record, one syscall): the native plane hands
+    // up a batch of peer datagrams at a time, and each would otherwise be its own record.
+    let corked = false;
+    const uncork = (): void => {
+      corked = false;
+      socket.uncork();
+    };
     const write = (bytes: Uint8Array, droppable: boolean): void => {
       if (socket.destroyed) return;
       if (droppable && socket.writableLength > MAX_QUEUED_BYTES) {
         onDropped('overload');
         return;
       }
+      if (!corked) {
+        corked = true;
+        socket.cork();
+        process.nextTick(uncork);
+      }
       socket.write(bytes);
     };
     const sink: ClientSink = {
       send: (bytes) => {
-        write(bytes, false);
+        // Copied: the write waits for the end of the tick, and encoders may reuse their buffer.
+        write(Buffer.from(bytes), false);
       },
       sendChannelData: (channelNumber, payload) => {
         const padded = (payload.length + 3) & ~3;

@@ -2,7 +2,10 @@
  * Scale section: server memory and CPU with 10k, 50k and 100k idle allocations, each on its own
  * client socket and kept alive by Refresh, coturn against ours. RSS is read from
  * /proc/PID/stat before the first allocation and at every level: KiB per allocation =
- * (RSS − RSS before) / allocations. Target: ≤ 4 KiB per idle allocation.
+ * (RSS − RSS before) / allocations, and the marginal KiB per allocation between two levels.
+ * Target: ≤ 4 KiB per idle allocation, 100k allocations under 400 MiB RSS. When the open-file
+ * limit rules out the higher levels, the highest level it allows is run instead and 100k is
+ * projected from the RSS at that level plus the marginal cost.
  * @module
  */
 import { performance } from 'node:perf_hooks';
@@ -16,6 +19,9 @@ import { COTURN_BIN, requireTools } from '../lib/servers.mjs';
 /** Two relay addresses and the widest port range: 2 × 64,512 relay ports for 100k. */
 const RELAY = { relayIps: ['127.0.0.2', '127.0.0.3'], minPort: 1024, maxPort: 65535 };
 const CONCURRENCY = 256;
+/** The target: 100k idle allocations under 400 MiB of RSS (4 KiB each). */
+const TARGET_ALLOCATIONS = 100_000;
+const TARGET_RSS_MIB = 400;
 const LIFETIME_S = 600;
 /** Each allocation is refreshed every half lifetime: `level / REFRESH_EVERY_S` Refreshes/s. */
 const REFRESH_EVERY_S = LIFETIME_S / 2;
@@ -23,9 +29,14 @@ const REFRESH_EVERY_S = LIFETIME_S / 2;
 function settings(ctx) {
   const wanted = ctx.levels ?? (ctx.quick ? [1000, 3000] : [10_000, 50_000, 100_000]);
   const fdBudget = openFileLimit().soft - 1000;
+  const levels = wanted.filter((n) => n <= fdBudget);
+  const skipped = wanted.filter((n) => n > fdBudget);
+  // The highest level the limit allows (whole thousands), for the marginal cost per allocation.
+  const highest = Math.floor(fdBudget / 1000) * 1000;
+  if (skipped.length && !ctx.levels && highest > (levels.at(-1) ?? 0)) levels.push(highest);
   return {
-    levels: wanted.filter((n) => n <= fdBudget),
-    skipped: wanted.filter((n) => n > fdBudget),
+    levels,
+    skipped,
     fdBudget,
     holdS: ctx.quick ? 3 : 10,
     timeoutMs: 3000,
@@ -100,6 +111,7 @@ async function runImpl(ctx, impl, s, secondsEach) {
         kibPerAlloc: created
           ? round((usage.rssBytes - baseline.rssBytes) / 1024 / created, 2)
           : undefined,
+        marginalKibPerAlloc: marginal(rows.at(-1), usage.rssBytes, created),
         holdCpuPercent: hold.cpuPercent,
         refreshPerS: hold.refreshPerS,
         threads: usage.threads,
@@ -180,13 +192,26 @@ async function holdWithRefresh(client, sessions, pid, holdS, errors) {
   };
 }
 
+/** KiB of RSS per allocation added since the previous level (undefined at the first). */
+function marginal(previous, rssBytes, created) {
+  if (!previous?.created || created <= previous.created) return undefined;
+  return round((rssBytes - previous.rssMiB * 2 ** 20) / 1024 / (created - previous.created), 2);
+}
+
+/** RSS at 100k allocations: RSS at the top level plus the marginal cost of the rest. */
+function projection(rows, impl) {
+  const top = rows.filter((r) => r.impl === impl && !r.error).at(-1);
+  if (!top?.marginalKibPerAlloc || top.created >= TARGET_ALLOCATIONS) return undefined;
+  return round(top.rssMiB + ((TARGET_ALLOCATIONS - top.created) * top.marginalKibPerAlloc) / 1024);
+}
+
 function describe(row) {
   const errors = Object.entries(row.errors)
     .map(([k, v]) => `${k}×${v}`)
     .join(' ');
   return (
     `${fmt(row.created)} allocated (${fmt(row.createPerS)}/s${errors ? `; failures ${errors}` : ''}), ` +
-    `RSS ${fmt(row.rssMiB, 1)} MiB (${fmt(row.kibPerAlloc, 2)} KiB/allocation), ` +
+    `RSS ${fmt(row.rssMiB, 1)} MiB (${fmt(row.kibPerAlloc, 2)} KiB/allocation${row.marginalKibPerAlloc === undefined ? '' : `, ${fmt(row.marginalKibPerAlloc, 2)} KiB marginal`}), ` +
     `idle CPU ${fmt(row.holdCpuPercent, 1)}% with ${fmt(row.refreshPerS, 1)} Refresh/s`
   );
 }
@@ -194,7 +219,7 @@ function describe(row) {
 function report(ctx, s, rows) {
   const table = rows.map((r) =>
     r.error
-      ? [r.impl, 'error', r.error.split('\n')[0], '', '', '', '', '', '']
+      ? [r.impl, 'error', r.error.split('\n')[0], '', '', '', '', '', '', '']
       : [
           r.impl,
           fmt(r.level),
@@ -205,6 +230,7 @@ function report(ctx, s, rows) {
           `${fmt(r.createPerS)} (${fmt(r.createCpuUsPerAlloc)} µs each)`,
           `${fmt(r.baselineRssMiB, 1)} → ${fmt(r.rssMiB, 1)}`,
           fmt(r.kibPerAlloc, 2),
+          r.marginalKibPerAlloc === undefined ? '' : fmt(r.marginalKibPerAlloc, 2),
           fmt(r.holdCpuPercent, 2),
           fmt(r.refreshPerS, 1),
         ],
@@ -219,6 +245,13 @@ function report(ctx, s, rows) {
       return `${impl} ${fmt(r.kibPerAlloc, 2)} KiB/alloc${vs}, ${fmt(r.rssMiB)} MiB, ${fmt(r.holdCpuPercent, 1)}% CPU${r.created < level ? `, only ${fmt(r.created)} allocated` : ''}`;
     });
     summary.push(`scale ${fmt(level)} idle allocations: ${parts.join('; ')}`);
+  }
+  const projected = ctx.turnImpls.map((impl) => [impl, projection(rows, impl)]);
+  if (projected.some(([, mib]) => mib !== undefined)) {
+    const top = s.levels.at(-1);
+    summary.push(
+      `scale: RSS projected at ${fmt(TARGET_ALLOCATIONS)} allocations (RSS at ${fmt(top)} + marginal KiB/alloc × the rest; target < ${TARGET_RSS_MIB} MiB): ${projected.map(([impl, mib]) => `${impl} ${mib === undefined ? '—' : `${fmt(mib)} MiB`}`).join(', ')}`,
+    );
   }
   if (s.skipped.length) {
     summary.push(
@@ -240,13 +273,16 @@ function report(ctx, s, rows) {
         'created/s (server CPU)',
         'RSS MiB before → at level',
         'KiB per allocation',
+        'marginal KiB per allocation',
         'CPU % in hold',
         'Refresh/s',
       ],
       table,
     ),
     '',
-    '- **KiB per allocation**: (server RSS at the level − RSS before the first allocation) / allocations; target ≤ 4 KiB.',
+    '- **KiB per allocation**: (server RSS at the level − RSS before the first allocation) / allocations; target ≤ 4 KiB. It includes one-time growth (a Node server commits its young generation, up to 32 MiB, during the first burst), which weighs more the fewer allocations there are.',
+    '- **marginal KiB per allocation**: (RSS at the level − RSS at the previous level) / allocations added: what each further allocation costs.',
+    `- **projected RSS at ${fmt(TARGET_ALLOCATIONS)}**: RSS at the highest level run + marginal KiB per allocation × the allocations missing to ${fmt(TARGET_ALLOCATIONS)} (only when that level could not be run); target < ${TARGET_RSS_MIB} MiB.`,
     '- **CPU % in hold**: the server process’s utime+stime (`/proc/PID/stat`, all threads) over the hold, in % of one core.',
   ].join('\n');
   return { markdown, json: { settings: s, rows }, summary };

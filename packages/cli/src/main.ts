@@ -5,13 +5,7 @@
  * @module
  */
 import { Command } from 'commander';
-import { turnHelpText } from './config/turn-help.js';
-import { runStart } from './commands/start.js';
 import type { StartFlags } from './commands/start.js';
-import { loadConfig, runTurn } from './commands/turn.js';
-import { registerProxyCommand } from './commands/proxy.js';
-import { registerApiCommand } from './commands/api.js';
-import { registerNodeCommand } from './commands/node.js';
 
 const VERSION = '0.1.0';
 
@@ -71,6 +65,7 @@ async function main(argv: string[]): Promise<void> {
       'load balancers that send a PROXY protocol v1/v2 header (HTTPS port, TURN TCP/TLS)',
     )
     .action(async (opts: StartFlags) => {
+      const { runStart } = await import('./commands/start.js');
       await runStart(opts);
     });
   program
@@ -84,14 +79,21 @@ async function main(argv: string[]): Promise<void> {
     .action(async (_args: string[], _options: unknown, command: Command) => {
       const args = command.args;
       if (args.includes('--help') || args.includes('-h')) {
+        const { turnHelpText } = await import('./config/turn-help.js');
         process.stdout.write(turnHelpText());
         return;
       }
+      const { loadConfig, runTurn } = await import('./commands/turn.js');
       await runTurn(loadConfig(args), () => loadConfig(args).server);
     });
-  registerProxyCommand(program);
-  registerApiCommand(program);
-  registerNodeCommand(program);
+  // Each command loads only its own modules: a relay does not hold the control plane's SQL
+  // builder or the proxy's HTTP client in memory (about 20 MiB of heap and code). The other
+  // commands are registered when they are asked for, or for the command list.
+  const asked = argv[2];
+  const all = asked === undefined || asked.startsWith('-') || asked === 'help';
+  if (all || asked === 'proxy') (await import('./commands/proxy.js')).registerProxyCommand(program);
+  if (all || asked === 'api') (await import('./commands/api.js')).registerApiCommand(program);
+  if (all || asked === 'node') (await import('./commands/node.js')).registerNodeCommand(program);
   await program.parseAsync(argv);
 }
 

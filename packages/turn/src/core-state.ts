@@ -54,10 +54,11 @@ export class CoreState {
   /** Relay port range: the only ports of its own addresses a peer may be (relay to relay). */
   relayPorts = { min: 0, max: -1 };
   /**
-   * Ports of the live allocations' relay sockets (port → sockets): of its own addresses, a peer
-   * may be only these, never another local program that happens to use a port of the range.
+   * Relay sockets of the live allocations per port (a fixed 128 KiB, where a map would grow by
+   * tens of bytes per allocation): of its own addresses, a peer may be only these ports, never
+   * another local program that happens to use a port of the range.
    */
-  readonly liveRelayPorts = new Map<number, number>();
+  readonly liveRelayPorts = new Uint16Array(65536);
   /** While draining, new Allocates are refused (508) and existing allocations are served. */
   draining = false;
   /** The control plane's hooks (none by default). */
@@ -98,7 +99,7 @@ export class CoreState {
     this.allocations.set(allocation.client.key, allocation);
     for (const relay of allocation.relays) {
       this.byRelay.set(relay.relayId, allocation);
-      countPort(this.liveRelayPorts, relay.local.port, 1);
+      this.#countRelayPort(relay.local.port, 1);
     }
     this.#countUser(allocation.quotaUser, 1);
     count(this.sourceCounts, allocation.client.remote.address, 1);
@@ -119,7 +120,7 @@ export class CoreState {
     this.allocations.delete(allocation.client.key);
     for (const relay of allocation.relays) {
       this.byRelay.delete(relay.relayId);
-      countPort(this.liveRelayPorts, relay.local.port, -1);
+      this.#countRelayPort(relay.local.port, -1);
       out.push({ type: 'close-relay', relayId: relay.relayId });
     }
     this.#countUser(allocation.quotaUser, -1);
@@ -152,7 +153,7 @@ export class CoreState {
     if (!relay) return;
     allocation.relays = allocation.relays.filter((r) => r !== relay);
     this.byRelay.delete(relay.relayId);
-    countPort(this.liveRelayPorts, relay.local.port, -1);
+    this.#countRelayPort(relay.local.port, -1);
     for (const binding of [...allocation.channels.values()]) {
       if (binding.relay === relay) allocation.removeChannel(binding);
     }
@@ -181,7 +182,7 @@ export class CoreState {
   /** Whether `port` is in the relay range and a live allocation's relay socket uses it. */
   isLiveRelayPort(port: number): boolean {
     const { min, max } = this.relayPorts;
-    return port >= min && port <= max && this.liveRelayPorts.has(port);
+    return port >= min && port <= max && (this.liveRelayPorts[port] ?? 0) > 0;
   }
 
   /** Allocations (live and pending) from the client IP `address`. */
@@ -194,6 +195,10 @@ export class CoreState {
   /** The copy of `name` that the user's live allocations share, or `name` itself. */
   userName(name: string): string {
     return this.#userNames.get(name) ?? name;
+  }
+
+  #countRelayPort(port: number, delta: number): void {
+    this.liveRelayPorts[port] = (this.liveRelayPorts[port] ?? 0) + delta;
   }
 
   #countUser(user: string, delta: number): void {
@@ -211,8 +216,3 @@ function count(counts: Map<string, number>, key: string, delta: number): void {
 }
 
 /** Adds `delta` to a port counter, deleting it at zero. */
-function countPort(counts: Map<number, number>, port: number, delta: number): void {
-  const n = (counts.get(port) ?? 0) + delta;
-  if (n <= 0) counts.delete(port);
-  else counts.set(port, n);
-}

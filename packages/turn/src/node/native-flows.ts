@@ -88,7 +88,7 @@ export class NativeFlows {
     const allocation = this.#core.liveAllocation(clientKey);
     // A reserved EVEN-PORT relay may sit on another worker: it moves to the client's.
     const relays = allocation?.relays.map((r) => this.#relays.move(r.relayId, place.worker)) ?? [];
-    const handles = relays.flatMap((r) => (r ? [r.handle] : []));
+    const handles = relays.flatMap((h) => (h === undefined ? [] : [h]));
     const handle =
       allocation && isFastPathAllocation(allocation) && handles.length === relays.length
         ? this.#plane.program(toEntry(allocation, place, handles, this.#core.nowMs()), old?.handle)

@@ -8,14 +8,13 @@
  */
 import type { DataPlane } from '@cloudproxy/dataplane';
 import type { TransportAddress } from '@cloudproxy/stun';
-import type { RelayBinding, RelayBoundResult, RelayRequest } from '../types.js';
+import type { RelayBinding, RelayBoundResult, RelayRequest, RelaySink } from '../types.js';
 import { BIND_ATTEMPTS, bindFamilies, randomRelayPort } from './relay-pool.js';
 import type { RelayAddress } from './relay-pool.js';
 
-/** A native relay socket: its addon handle and the worker it lives on. */
-export interface NativeRelay {
-  readonly handle: number;
-  readonly worker: number;
+/** The worker a relay handle belongs to (bits 24-31 of the addon's handle). */
+function workerOf(handle: number): number {
+  return Math.floor(handle / 2 ** 24) % 256;
 }
 
 /** NativeRelays owns the relay sockets opened in the native data plane. */
@@ -26,7 +25,8 @@ export class NativeRelays {
   readonly #maxPort: number;
   readonly #newId: () => number;
   readonly #onSendError: () => void;
-  readonly #relays = new Map<number, NativeRelay>();
+  /** Relay id → addon handle (no object per relay: the map is the only record). */
+  readonly #relays = new Map<number, number>();
 
   constructor(options: {
     plane: DataPlane;
@@ -50,11 +50,6 @@ export class NativeRelays {
     return this.#relays.size;
   }
 
-  /** The native socket of relay `relayId`, if it is one of these. */
-  get(relayId: number): NativeRelay | undefined {
-    return this.#relays.get(relayId);
-  }
-
   /** Binds what `request` asks for on `worker`; never throws (failures are in the result). */
   open(request: RelayRequest, worker: number): Promise<RelayBoundResult> {
     return bindFamilies(
@@ -67,31 +62,32 @@ export class NativeRelays {
     );
   }
 
-  /** Moves a native relay to `worker` (a reserved socket claimed there); undefined on failure. */
-  move(relayId: number, worker: number): NativeRelay | undefined {
-    const relay = this.#relays.get(relayId);
-    if (relay?.worker === worker) return relay;
-    const handle = relay && this.#plane.moveRelay(relay.handle, worker);
-    if (handle === undefined) return undefined;
-    const moved = { handle, worker };
-    this.#relays.set(relayId, moved);
+  /**
+   * The handle of native relay `relayId` on `worker`, moving it there first if it lives on
+   * another (a reserved socket claimed there); undefined when it is not one or cannot move.
+   */
+  move(relayId: number, worker: number): number | undefined {
+    const handle = this.#relays.get(relayId);
+    if (handle === undefined || workerOf(handle) === worker) return handle;
+    const moved = this.#plane.moveRelay(handle, worker);
+    if (moved !== undefined) this.#relays.set(relayId, moved);
     return moved;
   }
 
   /** Sends a datagram from relay `relayId` to a peer; false when it is not a native relay. */
   send(relayId: number, data: Uint8Array, port: number, address: string): boolean {
-    const relay = this.#relays.get(relayId);
-    if (!relay) return false;
-    if (!this.#plane.sendFromRelay(relay.handle, address, port, data)) this.#onSendError();
+    const handle = this.#relays.get(relayId);
+    if (handle === undefined) return false;
+    if (!this.#plane.sendFromRelay(handle, address, port, data)) this.#onSendError();
     return true;
   }
 
   /** Closes a relay socket; false when it is not a native relay. */
   close(relayId: number): boolean {
-    const relay = this.#relays.get(relayId);
-    if (!relay) return false;
+    const handle = this.#relays.get(relayId);
+    if (handle === undefined) return false;
     this.#relays.delete(relayId);
-    this.#plane.closeRelay(relay.handle);
+    this.#plane.closeRelay(handle);
     return true;
   }
 
@@ -123,22 +119,36 @@ export class NativeRelays {
     const relayId = this.#newId();
     const handle = this.#plane.openRelay(worker, address.bindIp, port, relayId);
     if (handle === undefined) return undefined;
-    this.#relays.set(relayId, { handle, worker });
-    const local: TransportAddress = { family: address.family, address: address.bindIp, port };
-    const advertised: TransportAddress = {
-      family: address.family,
-      address: address.advertisedIp,
-      port,
-    };
-    return {
-      relayId,
-      local,
-      advertised,
-      sink: {
-        send: (data, peerPort, peerAddress) => {
-          this.send(relayId, data, peerPort, peerAddress);
-        },
-      },
-    };
+    this.#relays.set(relayId, handle);
+    return new NativeRelayBinding(this, relayId, address, port);
+  }
+}
+
+/**
+ * One native relay as the core holds it for the allocation's life: the binding and its own sink
+ * in one object, with no closure, and one address object when it is advertised as bound.
+ */
+class NativeRelayBinding implements RelayBinding, RelaySink {
+  readonly relayId: number;
+  readonly local: TransportAddress;
+  readonly advertised: TransportAddress;
+  readonly #relays: NativeRelays;
+
+  constructor(relays: NativeRelays, relayId: number, address: RelayAddress, port: number) {
+    this.#relays = relays;
+    this.relayId = relayId;
+    this.local = { family: address.family, address: address.bindIp, port };
+    this.advertised =
+      address.advertisedIp === address.bindIp
+        ? this.local
+        : { family: address.family, address: address.advertisedIp, port };
+  }
+
+  get sink(): RelaySink {
+    return this;
+  }
+
+  send(data: Uint8Array, port: number, address: string): void {
+    this.#relays.send(this.relayId, data, port, address);
   }
 }

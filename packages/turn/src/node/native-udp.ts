@@ -18,11 +18,6 @@ import type { RelayAddress } from './relay-pool.js';
 import { forwardChannelData } from './udp-listener.js';
 import type { ActionRunner } from './udp-listener.js';
 
-/** A UDP client served by the native plane: the ClientRef plus where the addon sees it. */
-interface NativeClientRef extends ClientRef {
-  readonly place: NativeClientPlace;
-}
-
 /** Receives the peer datagrams the fast path passed up (as RelayPool's handler). */
 export type NativePeerHandler = (relayId: number, data: Buffer, ip: string, port: number) => void;
 
@@ -113,8 +108,8 @@ export class NativeUdp {
    */
   openRelay(client: ClientRef, request: RelayRequest): Promise<RelayBoundResult> {
     const worker =
-      'place' in client
-        ? (client as NativeClientRef).place.worker
+      client instanceof NativeClient
+        ? client.worker
         : this.#nextStreamWorker++ % this.plane.threads;
     return this.#relays.open(request, worker);
   }
@@ -150,14 +145,8 @@ export class NativeUdp {
       return;
     }
     const data = packet.data;
-    const place: NativeClientPlace = {
-      listener: packet.id,
-      worker: packet.worker,
-      ip,
-      port: packet.port,
-    };
     // Joined, not concatenated: one flat string, as the core keeps it for the allocation's life.
-    const key = ['u', place.listener, '|', ip, '|', place.port].join('');
+    const key = ['u', packet.id, '|', ip, '|', packet.port].join('');
     const first = data[0] ?? 0;
     if (first >= 0x40 && first <= 0x7f) {
       // ChannelData the fast path did not relay (capped allocation, expired permission, …).
@@ -168,41 +157,56 @@ export class NativeUdp {
     // (a Refresh may end it) and mirror it after.
     const type = (first << 8) | (data[1] ?? 0);
     const request = first < 0x40 && (type & 0x0110) === 0;
+    const client = new NativeClient(this.plane, key, packet, ip, this.#locals[packet.id]);
     if (request) this.#flows.collectBefore(key, stunMethod(type));
-    this.#run(this.#core.handleClientPacket(this.#client(key, place, packet.family), data));
-    if (request) this.#flows.sync(key, place);
-  }
-
-  #client(key: string, place: NativeClientPlace, family: 4 | 6): NativeClientRef {
-    const plane = this.plane;
-    const { listener, ip, port } = place;
-    return {
-      key,
-      transport: 'udp',
-      remote: { family, address: ip, port },
-      local: this.#locals[listener] ?? { family, address: '0.0.0.0', port: 0 },
-      place,
-      sink: new NativeClientSink(plane, place),
-    };
+    this.#run(this.#core.handleClientPacket(client, data));
+    if (request) this.#flows.sync(key, client);
   }
 }
 
 /**
- * Sends to one client from its listener and worker: a small object per allocation (no closures),
- * since every idle allocation keeps its client's sink.
+ * A UDP client of the native plane: its ClientRef, where the addon sees it (listener, worker,
+ * address) and its sink, in one object. Every idle allocation keeps its client, so this is one
+ * small object with no closures; `remote` is made when asked for (requests, not datagrams).
  */
-class NativeClientSink implements ClientSink {
+class NativeClient implements ClientRef, ClientSink, NativeClientPlace {
+  readonly transport = 'udp';
+  readonly key: string;
+  readonly listener: number;
+  readonly worker: number;
+  readonly ip: string;
+  readonly port: number;
+  readonly family: 4 | 6;
+  readonly local: TransportAddress;
   readonly #plane: DataPlane;
-  readonly #place: NativeClientPlace;
 
-  constructor(plane: DataPlane, place: NativeClientPlace) {
+  constructor(
+    plane: DataPlane,
+    key: string,
+    packet: PassedUpPacket,
+    ip: string,
+    local: TransportAddress | undefined,
+  ) {
     this.#plane = plane;
-    this.#place = place;
+    this.key = key;
+    this.listener = packet.id;
+    this.worker = packet.worker;
+    this.ip = ip;
+    this.port = packet.port;
+    this.family = packet.family;
+    this.local = local ?? { family: packet.family, address: '0.0.0.0', port: 0 };
+  }
+
+  get remote(): TransportAddress {
+    return { family: this.family, address: this.ip, port: this.port };
+  }
+
+  get sink(): ClientSink {
+    return this;
   }
 
   send(bytes: Uint8Array): void {
-    const { listener, worker, ip, port } = this.#place;
-    this.#plane.sendFromListener(listener, worker, ip, port, bytes);
+    this.#plane.sendFromListener(this.listener, this.worker, this.ip, this.port, bytes);
   }
 
   sendChannelData(channelNumber: number, payload: Uint8Array): void {

@@ -23,6 +23,15 @@ const MAX_WRITE_BYTES = 4 * 1024;
 /** Longest time a line waits in the batch. */
 const FLUSH_INTERVAL_MS = 1000;
 
+/** Where a logger's lines go (pino's own batched destination unless a command brings one). */
+export interface LogDestination {
+  write(line: string): unknown;
+  /** Writes what is pending (called at least once a second). */
+  flush(): void;
+  /** Writes what is pending before returning (called before exit). */
+  flushSync(): void;
+}
+
 /** The logger of a command; `flush()` writes what is pending (call it before exit). */
 export type CommandLogger = Logger & { flush(): void; readonly pino: pino.Logger };
 
@@ -54,14 +63,18 @@ export function createLogger(options: {
   verbose: boolean;
   file?: string | undefined;
   name: string;
+  /** Replaces the destination `file` names (the proxy command brings its own). */
+  destination?: LogDestination;
 }): CommandLogger {
   const file = options.file === 'stdout' || options.file === '-' ? undefined : options.file;
-  const destination = pino.destination({
-    dest: file === undefined ? 1 : openLogFile(file),
-    sync: false,
-    minLength: BATCH_BYTES,
-    maxWrite: MAX_WRITE_BYTES,
-  });
+  const destination: LogDestination =
+    options.destination ??
+    pino.destination({
+      dest: file === undefined ? 1 : openLogFile(file),
+      sync: false,
+      minLength: BATCH_BYTES,
+      maxWrite: MAX_WRITE_BYTES,
+    });
   const log = pino(
     {
       name: options.name,

@@ -31,6 +31,19 @@ describe('createClientLimiter', () => {
     expect(limiter.admit('a')).toBeUndefined();
   });
 
+  it('counts open requests without a per-client cap', () => {
+    const limiter = createClientLimiter({ requestsPerMinute: 0, maxConcurrent: 0 });
+    expect(limiter.admit('a')).toBeUndefined();
+    expect(limiter.admit('a')).toBeUndefined();
+    expect(limiter.admit('b')).toBeUndefined();
+    expect(limiter.openCount).toBe(3);
+    limiter.release('a');
+    limiter.release('b');
+    limiter.release('a');
+    limiter.release('a');
+    expect(limiter.openCount).toBe(0);
+  });
+
   it('forgets idle clients after a minute', () => {
     let now = 0;
     const limiter = createClientLimiter({

@@ -66,10 +66,12 @@ export function createClientLimiter(options: ClientLimiterOptions): ClientLimite
     }
   };
 
+  // Without a cap on open requests per client, only the total is kept: no map per request.
+  const perClient = options.maxConcurrent > 0;
   return {
     admit: (client) => {
-      const current = open.get(client) ?? 0;
-      if (options.maxConcurrent > 0 && current >= options.maxConcurrent) {
+      const current = perClient ? (open.get(client) ?? 0) : 0;
+      if (perClient && current >= options.maxConcurrent) {
         return 'too-many-connections';
       }
       if (rate > 0) {
@@ -77,11 +79,15 @@ export function createClientLimiter(options: ClientLimiterOptions): ClientLimite
         sweep(now);
         if (!takeToken(client, now)) return 'rate-limited';
       }
-      open.set(client, current + 1);
+      if (perClient) open.set(client, current + 1);
       openCount++;
       return undefined;
     },
     release: (client) => {
+      if (!perClient) {
+        if (openCount > 0) openCount--;
+        return;
+      }
       const current = open.get(client) ?? 0;
       if (current <= 1) open.delete(client);
       else open.set(client, current - 1);

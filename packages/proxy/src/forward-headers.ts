@@ -50,13 +50,32 @@ const BODY_HEADERS: ReadonlySet<string> = new Set(['content-length', 'content-ty
 
 const NONE_LISTED: ReadonlySet<string> = new Set();
 
-/** Names listed in `Connection` are hop-by-hop too. */
-function connectionListed(value: string | string[] | undefined): ReadonlySet<string> {
-  if (value === undefined) return NONE_LISTED;
+/** Most distinct `Connection` values remembered (`keep-alive`, `close`, `Upgrade`, …). */
+const MAX_REMEMBERED_CONNECTION_VALUES = 64;
+/** `Connection` value → the names it lists, for the values seen first (bounded). */
+const listedByValue = new Map<string, ReadonlySet<string>>();
+
+/** The names a `Connection` value lists, lowercase. */
+function parseConnection(value: string): ReadonlySet<string> {
   const listed = new Set<string>();
-  for (const part of (Array.isArray(value) ? value.join(',') : value).split(',')) {
+  for (const part of value.split(',')) {
     const name = part.trim().toLowerCase();
     if (name !== '') listed.add(name);
+  }
+  return listed;
+}
+
+/**
+ * Names listed in `Connection` are hop-by-hop too. Nearly every message carries one of a few
+ * values, so the parse of a single value is remembered.
+ */
+function connectionListed(value: string | string[] | undefined): ReadonlySet<string> {
+  if (value === undefined) return NONE_LISTED;
+  if (Array.isArray(value)) return parseConnection(value.join(','));
+  let listed = listedByValue.get(value);
+  if (listed === undefined) {
+    listed = parseConnection(value);
+    if (listedByValue.size < MAX_REMEMBERED_CONNECTION_VALUES) listedByValue.set(value, listed);
   }
   return listed;
 }
@@ -126,7 +145,8 @@ export function clientResponseHeaders(
 ): Record<string, string | string[]> {
   const listed = connectionListed(upstream['connection']);
   const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(upstream)) {
+  for (const name in upstream) {
+    const value = upstream[name];
     if (value === undefined || HOP_BY_HOP.has(name) || listed.has(name) || skip(name)) continue;
     out[name] = value;
   }

@@ -73,7 +73,7 @@ export class HttpExchange implements Dispatcher.DispatchHandler, ByteCounter {
     this.corsHeaders = start.corsHeaders;
     this.#startMs = start.startMs;
     this.#attempt = firstAttempt(rt, this);
-    this.res.once('close', this.#onClientClose);
+    this.res.on('close', this.#onClientClose);
   }
 
   /** Sends the current attempt upstream. */

@@ -9,7 +9,6 @@ import { elapsedMs, logRefusal } from './access-log.js';
 import { NO_CORS_HEADERS, isPreflight } from './cors.js';
 import { startExchange } from './http-exchange.js';
 import { hasRequestBody } from './http-forward.js';
-import { parseProxyPath } from './proxy-path.js';
 import { writeRefusal } from './refusal.js';
 import type { ProxyRuntime } from './runtime.js';
 
@@ -27,7 +26,7 @@ export function createHttpHandler(rt: ProxyRuntime): RequestHandler {
   return (req, res, next) => {
     const startMs = performance.now();
     const method = req.method ?? 'GET';
-    const parsed = parseProxyPath(req.url ?? '/', options.hosts.isExactName);
+    const parsed = rt.parsePath(req.url ?? '/');
     if (!parsed.ok && parsed.code === 'not-found' && next !== undefined) {
       next();
       return;

@@ -8,7 +8,9 @@ export { createSignalingProxy } from './signaling-proxy.js';
 export type { SignalingProxy } from './signaling-proxy.js';
 export { createProxyServer } from './proxy-server.js';
 export type { ProxyServer } from './proxy-server.js';
+export { formatAccessLine } from './access-log.js';
 export type {
+  AccessLogEntry,
   CorsOptions,
   ProxyLimits,
   ProxyLogger,

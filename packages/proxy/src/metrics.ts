@@ -5,6 +5,7 @@
  */
 import client from 'prom-client';
 import type { Registry } from 'prom-client';
+import { applyRequestBatches, createRequestBatch, releaseRequestBatch } from './metric-batch.js';
 
 /** The proxy's metric handles. */
 export interface ProxyMetrics {
@@ -16,6 +17,8 @@ export interface ProxyMetrics {
   upstreamError(code: string): void;
   /** Tracks open WebSockets (+1 when opened, -1 when closed). */
   websocketOpened(delta: 1 | -1): void;
+  /** Applies what is still batched; the proxy is closing. */
+  close(): void;
 }
 
 const PREFIX = 'cloudproxy_proxy_';
@@ -23,7 +26,9 @@ const PREFIX = 'cloudproxy_proxy_';
 const LATENCY_BUCKETS_S = [
   0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
 ];
-const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+/** Methods counted by name; every other method is counted as `other`. */
+const KNOWN_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+const OTHER_METHOD = KNOWN_METHODS.length;
 
 /** Returns an existing metric of that name or registers a new one (several proxies, one registry). */
 function reuse<T>(registry: Registry, name: string, make: () => T): T {
@@ -33,6 +38,10 @@ function reuse<T>(registry: Registry, name: string, make: () => T): T {
 /** Registers the proxy's metrics in `registry`. */
 export function createProxyMetrics(registry: Registry): ProxyMetrics {
   const registers = [registry];
+  // Requests reach prom-client in batches (metric-batch.ts), applied before any read.
+  const collect = (): void => {
+    applyRequestBatches(registry);
+  };
   const requests = reuse(
     registry,
     `${PREFIX}requests_total`,
@@ -42,6 +51,7 @@ export function createProxyMetrics(registry: Registry): ProxyMetrics {
         help: 'Requests and WebSocket upgrades handled, by method, status and kind.',
         labelNames: ['method', 'status', 'kind'] as const,
         registers,
+        collect,
       }),
   );
   const refusals = reuse(
@@ -76,6 +86,7 @@ export function createProxyMetrics(registry: Registry): ProxyMetrics {
         labelNames: ['kind'] as const,
         buckets: LATENCY_BUCKETS_S,
         registers,
+        collect,
       }),
   );
   const websockets = reuse(
@@ -88,26 +99,29 @@ export function createProxyMetrics(registry: Registry): ProxyMetrics {
         registers,
       }),
   );
-  // Label children are looked up once per label set and kept: prom-client hashes the label
-  // object on every call otherwise. The sets are bounded: methods, three-digit statuses, kinds.
-  const requestChildren = new Map<string, client.Counter.Internal>();
+  // Label children are looked up once per label set and kept, under a numeric key: the sets are
+  // bounded (methods, three-digit statuses, kinds).
+  const requestChildren = new Map<number, client.Counter.Internal>();
   const latencyChildren = {
     http: latency.labels({ kind: 'http' }),
     websocket: latency.labels({ kind: 'websocket' }),
   };
   const requestChild = (method: string, status: number, kind: string): client.Counter.Internal => {
-    const key = `${method} ${status} ${kind}`;
+    const known = KNOWN_METHODS.indexOf(method as (typeof KNOWN_METHODS)[number]);
+    const methodIndex = known === -1 ? OTHER_METHOD : known;
+    const key = (status * (OTHER_METHOD + 1) + methodIndex) * 2 + (kind === 'http' ? 0 : 1);
     let child = requestChildren.get(key);
     if (child === undefined) {
-      child = requests.labels({ method, status, kind });
+      const name = KNOWN_METHODS[methodIndex] ?? 'other';
+      child = requests.labels({ method: name, status, kind });
       requestChildren.set(key, child);
     }
     return child;
   };
+  const batch = createRequestBatch(registry);
   return {
     request: (method, status, durationS, kind) => {
-      requestChild(KNOWN_METHODS.has(method) ? method : 'other', status, kind).inc();
-      latencyChildren[kind].observe(durationS);
+      batch.add(requestChild(method, status, kind), latencyChildren[kind], durationS);
     },
     refusal: (code) => {
       refusals.inc({ code });
@@ -117,6 +131,9 @@ export function createProxyMetrics(registry: Registry): ProxyMetrics {
     },
     websocketOpened: (delta) => {
       websockets.inc(delta);
+    },
+    close: () => {
+      releaseRequestBatch(registry, batch);
     },
   };
 }

@@ -17,12 +17,35 @@ export interface ResolvedAddress {
  */
 export type UpstreamLookup = (hostname: string) => Promise<readonly ResolvedAddress[]>;
 
+/** One access log entry: a finished exchange, or a WebSocket refused upstream or closed. */
+export interface AccessLogEntry {
+  readonly method: string;
+  /** `host[:port]` of the upstream. */
+  readonly upstream: string;
+  /** The path without its query, which may carry tokens. */
+  readonly path: string;
+  readonly status: number;
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  readonly client: string;
+  /** Whole milliseconds from the request's arrival to its end. */
+  readonly durationMs: number;
+  readonly websocket?: boolean;
+  readonly closeCodes?: { readonly client: number; readonly upstream: number };
+}
+
 /** The pino-compatible logger the proxy writes to: fields first, then the message. */
 export interface ProxyLogger {
   debug(fields: Record<string, unknown>, message: string): void;
   info(fields: Record<string, unknown>, message: string): void;
   warn(fields: Record<string, unknown>, message: string): void;
   error(fields: Record<string, unknown>, message: string): void;
+  /**
+   * Optional fast path of the access log. When present, every access log entry goes here
+   * instead of to `info(fields, message)`; a logger can then write it as a fixed-layout line
+   * (`formatAccessLine`) without a generic serializer on the proxy's busiest path.
+   */
+  access?(entry: AccessLogEntry): void;
 }
 
 /** CORS answered by the proxy itself (preflights and headers on every response). */

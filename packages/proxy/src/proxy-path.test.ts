@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createHostMatcher } from './host-matcher.js';
-import { parseProxyPath } from './proxy-path.js';
+import { createProxyPathParser, parseProxyPath } from './proxy-path.js';
 
 const none = (): boolean => false;
 
@@ -127,5 +127,31 @@ describe('parseProxyPath + allowlist: property', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+  it('the remembering parser of a proxy gives the same results, asked once or again', () => {
+    const parse = createProxyPathParser(matcher.isExactName);
+    fc.assert(
+      fc.property(fc.oneof(url, fc.string({ maxLength: 40 })), (text) => {
+        const expected = parseProxyPath(text, matcher.isExactName);
+        expect(parse(text)).toEqual(expected);
+        expect(parse(text)).toEqual(expected);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+describe('createProxyPathParser', () => {
+  it('keeps answering correctly past its memory bound and for long segments', () => {
+    const parse = createProxyPathParser(() => false);
+    for (let i = 0; i < 3000; i++) {
+      const parsed = parse(`/h${i}.example:${(i % 60000) + 1}/p${i}`);
+      expect(parsed.ok && parsed.target.path).toBe(`/p${i}`);
+      expect(parsed.ok && parsed.target.port).toBe((i % 60000) + 1);
+    }
+    const long = `${'a'.repeat(60)}.`.repeat(5);
+    expect(parse(`/${long}x/y`)).toEqual(parseProxyPath(`/${long}x/y`, () => false));
+    expect(parse('/api.example.com/x#frag')).toMatchObject({ ok: false, code: 'bad-path' });
+    expect(parse('/api.example.com/x')).toMatchObject({ ok: true });
   });
 });

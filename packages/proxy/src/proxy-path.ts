@@ -23,6 +23,16 @@ export type ParsedProxyPath =
 /** Default port of `https:`. */
 export const HTTPS_PORT = 443;
 
+/** The upstream a proxy path's first segment names, without the rest of the path. */
+type ParsedSegment =
+  | {
+      readonly ok: true;
+      readonly host: CanonicalHost;
+      readonly port: number;
+      readonly authority: string;
+    }
+  | Extract<ParsedProxyPath, { ok: false }>;
+
 /**
  * Parses a request target into the upstream it names. The first path segment is the upstream
  * `host[:port]`; it is a proxy path only if that host contains a dot, is an IP literal (IPv6 in
@@ -41,8 +51,44 @@ export function parseProxyPath(
 ): ParsedProxyPath {
   if (!url.startsWith('/') || url.startsWith('//')) return notFound();
   const end = firstIndexOf(url, ['/', '?', '#'], 1);
-  const segment = url.slice(1, end);
-  const rest = url.slice(end);
+  return withRest(parseSegment(url.slice(1, end), isExactName), url.slice(end));
+}
+
+/** Most distinct upstream segments a {@link ProxyPathParser} remembers. */
+const MAX_REMEMBERED_SEGMENTS = 1024;
+/** Longest segment remembered: a 253-character name in brackets with `:65535` fits. */
+const MAX_REMEMBERED_SEGMENT_LENGTH = 264;
+
+/** {@link parseProxyPath} bound to one allowlist's `isExactName`. */
+export type ProxyPathParser = (url: string) => ParsedProxyPath;
+
+/**
+ * {@link parseProxyPath} for one proxy: the same results, with the parse of each upstream
+ * segment (`api.example.com:8443`) remembered, since a proxy sees the same few upstreams again
+ * and again. Up to {@link MAX_REMEMBERED_SEGMENTS} segments of at most
+ * {@link MAX_REMEMBERED_SEGMENT_LENGTH} characters are kept; when that many are held, the memory
+ * is cleared and starts over, so any stream of paths costs bounded memory.
+ */
+export function createProxyPathParser(isExactName: (name: string) => boolean): ProxyPathParser {
+  const segments = new Map<string, ParsedSegment>();
+  return (url) => {
+    if (!url.startsWith('/') || url.startsWith('//')) return notFound();
+    const end = firstIndexOf(url, ['/', '?', '#'], 1);
+    const segment = url.slice(1, end);
+    let parsed = segments.get(segment);
+    if (parsed === undefined) {
+      parsed = parseSegment(segment, isExactName);
+      if (segment.length <= MAX_REMEMBERED_SEGMENT_LENGTH) {
+        if (segments.size >= MAX_REMEMBERED_SEGMENTS) segments.clear();
+        segments.set(segment, parsed);
+      }
+    }
+    return withRest(parsed, url.slice(end));
+  };
+}
+
+/** Parses the first path segment: `not-found`, `bad-path`, or the upstream's host and port. */
+function parseSegment(segment: string, isExactName: (name: string) => boolean): ParsedSegment {
   const { hostText, portText } = splitHostPort(segment);
   const looksLikeHost =
     hostText.startsWith('[') ||
@@ -55,9 +101,16 @@ export function parseProxyPath(
   }
   const port = portText === undefined ? HTTPS_PORT : parsePort(portText);
   if (port === undefined) return badPath(`'${truncate(portText ?? '')}' is not a port`);
+  return { ok: true, host, port, authority: formatAuthority(host, port) };
+}
+
+/** The parse of a whole path from its segment's parse and the rest (path and query). */
+function withRest(segment: ParsedSegment, rest: string): ParsedProxyPath {
+  if (!segment.ok) return segment;
   if (rest.includes('#')) return badPath('a fragment is not allowed in a request target');
   const path = rest.startsWith('/') ? rest : `/${rest}`;
-  return { ok: true, target: { host, port, authority: formatAuthority(host, port), path } };
+  const { host, port, authority } = segment;
+  return { ok: true, target: { host, port, authority, path } };
 }
 
 function splitHostPort(segment: string): { hostText: string; portText: string | undefined } {
@@ -80,14 +133,17 @@ function truncate(text: string): string {
   return text.length > 80 ? `${text.slice(0, 80)}…` : text;
 }
 
-function notFound(): ParsedProxyPath {
-  return {
-    ok: false,
-    code: 'not-found',
-    message: 'not a proxy path: expected /{host[:port]}/{path}',
-  };
+/** The one `not-found` result (results are read-only, so it is shared). */
+const NOT_FOUND = Object.freeze({
+  ok: false,
+  code: 'not-found',
+  message: 'not a proxy path: expected /{host[:port]}/{path}',
+} as const);
+
+function notFound(): typeof NOT_FOUND {
+  return NOT_FOUND;
 }
 
-function badPath(message: string): ParsedProxyPath {
+function badPath(message: string): { ok: false; code: 'bad-path'; message: string } {
   return { ok: false, code: 'bad-path', message };
 }

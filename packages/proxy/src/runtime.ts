@@ -5,11 +5,17 @@
 import type { Agent } from 'undici';
 import type { ClientLimiter } from './client-limits.js';
 import type { ProxyMetrics } from './metrics.js';
+import type { ProxyPathParser } from './proxy-path.js';
 import type { ResolvedProxyOptions } from './resolve-options.js';
 
-/** ProxyRuntime is what request handlers need: options, the upstream pool, limits, metrics. */
+/**
+ * ProxyRuntime is what request handlers need: options, the path parser, the upstream pool, limits,
+ * metrics.
+ */
 export interface ProxyRuntime {
   readonly options: ResolvedProxyOptions;
+  /** `parseProxyPath` with this proxy's allowlist, remembering upstream segments. */
+  readonly parsePath: ProxyPathParser;
   readonly agent: Agent;
   readonly limiter: ClientLimiter;
   readonly metrics: ProxyMetrics;

@@ -10,7 +10,7 @@ import { createClientLimiter } from './client-limits.js';
 import { createHttpHandler } from './http-handler.js';
 import { createProxyMetrics } from './metrics.js';
 import type { SignalingProxyOptions } from './options.js';
-import { parseProxyPath } from './proxy-path.js';
+import { createProxyPathParser } from './proxy-path.js';
 import { resolveProxyOptions } from './resolve-options.js';
 import type { ProxyRuntime } from './runtime.js';
 import { createUpgradeHandler } from './upgrade-handler.js';
@@ -47,6 +47,7 @@ export function createSignalingProxy(options: SignalingProxyOptions): SignalingP
   const { limits } = resolved;
   const rt: ProxyRuntime = {
     options: resolved,
+    parsePath: createProxyPathParser(resolved.hosts.isExactName),
     agent: createUpstreamAgent({
       guard: resolved.guard,
       secureContext: resolved.upstreamTls,
@@ -65,13 +66,14 @@ export function createSignalingProxy(options: SignalingProxyOptions): SignalingP
   const proxy: SignalingProxy = Object.assign(createHttpHandler(rt), {
     handleUpgrade: upgrades.handleUpgrade,
     isProxyPath: (url: string) => {
-      const parsed = parseProxyPath(url, resolved.hosts.isExactName);
+      const parsed = rt.parsePath(url);
       return parsed.ok || parsed.code !== 'not-found';
     },
     close: () => {
       closing ??= (async () => {
         upgrades.close();
         await rt.agent.destroy();
+        rt.metrics.close();
       })();
       return closing;
     },

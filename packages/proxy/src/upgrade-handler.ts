@@ -10,7 +10,6 @@ import { admitRequest } from './admission.js';
 import type { Refused } from './access-log.js';
 import { elapsedMs, logAccess, logRefusal } from './access-log.js';
 import { NO_CORS_HEADERS } from './cors.js';
-import { parseProxyPath } from './proxy-path.js';
 import { writeSocketRefusal } from './refusal.js';
 import type { ProxyRuntime } from './runtime.js';
 import { isUpstreamFailure } from './upstream-errors.js';
@@ -48,11 +47,7 @@ export function createUpgradeHandler(rt: ProxyRuntime): UpgradeHandler {
   const handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const startMs = performance.now();
     const cors = options.cors?.responseHeaders(req.headers.origin) ?? NO_CORS_HEADERS;
-    const admission = admitRequest(
-      rt,
-      req,
-      parseProxyPath(req.url ?? '/', options.hosts.isExactName),
-    );
+    const admission = admitRequest(rt, req, rt.parsePath(req.url ?? '/'));
     if (!admission.ok) {
       refuse(req, socket, admission, cors, startMs);
       return;

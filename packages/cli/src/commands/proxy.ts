@@ -12,7 +12,7 @@ import type { LoadedProxyConfig } from '../config/proxy-config.js';
 import { PROXY_OPTIONS } from '../config/proxy-options.js';
 import type { ProxyOptionValues } from '../config/proxy-options.js';
 import { handleSignals } from '../lifecycle.js';
-import { createLogger } from '../logger.js';
+import { createProxyLogger } from './proxy-log.js';
 import {
   isProxyWorker,
   runProxyPrimary,
@@ -42,12 +42,12 @@ export async function runProxy(config: LoadedProxyConfig): Promise<void> {
     await runProxyPrimary(config, config.workers);
     return;
   }
-  const log = createLogger({
+  const log = createProxyLogger({
     verbose: config.verbose,
     file: config.logFile,
     name: 'cloudproxy-proxy',
   });
-  const server = await createProxyServer({ ...config.server, logger: log.pino });
+  const server = await createProxyServer({ ...config.server, logger: log.proxy });
   let metricsServer: http.Server | undefined;
   if (worker) {
     shareWorkerMetrics(server.registry);

@@ -17,6 +17,7 @@
  */
 import path from 'node:path';
 import tls from 'node:tls';
+import { encodeTurnRequest } from './turn-request.mjs';
 import {
   RttHistogram,
   TurnStreamParser,
@@ -122,30 +123,26 @@ class Session {
 
   request(method, attributes, auth) {
     const { user } = this.config;
-    const all = [...attributes];
-    let integrityKey;
-    if (auth) {
-      all.push(stun.attr(stun.username, user.name), stun.attr(stun.realm, this.realm));
-      all.push(stun.attr(stun.nonce, this.nonce));
-      integrityKey = stun.longTermKey(
-        user.name,
-        this.realm,
-        user.password,
-        stun.PasswordAlgorithmId.Md5,
-        nodeStunCrypto,
-      );
-    }
-    const transactionId = stun.newTransactionId();
-    const bytes = stun.encodeMessage(
-      {
-        method,
-        messageClass: stun.MessageClass.Request,
-        transactionId,
-        attributes: all,
-        integrityKey,
-        fingerprint: this.config.fingerprint !== false,
-      },
-      nodeStunCrypto,
+    const credentials = auth
+      ? {
+          user: user.name,
+          realm: this.realm,
+          nonce: this.nonce,
+          key: stun.longTermKey(
+            user.name,
+            this.realm,
+            user.password,
+            stun.PasswordAlgorithmId.Md5,
+            nodeStunCrypto,
+          ),
+        }
+      : undefined;
+    const fingerprint = this.config.fingerprint !== false;
+    const { transactionId, bytes } = encodeTurnRequest(
+      method,
+      attributes,
+      credentials,
+      fingerprint,
     );
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => this.fail(`no answer to method ${method} in 5 s`), 5000);

@@ -9,6 +9,7 @@ import dgram from 'node:dgram';
 import path from 'node:path';
 import { REPO_ROOT } from './proc.mjs';
 import { TURN_USER, startTurnServer } from './servers.mjs';
+import { encodeTurnRequest } from './turn-request.mjs';
 
 const stun = await import(path.join(REPO_ROOT, 'packages/stun/dist/index.js'));
 const { nodeStunCrypto } = await import(path.join(REPO_ROOT, 'packages/stun/dist/node-crypto.js'));
@@ -132,25 +133,15 @@ export class TurnLoadClient {
 
   #request(session, method, attributes, auth) {
     const { user, host, port, timeoutMs } = this.#options;
-    const all = [...attributes];
-    let integrityKey;
-    if (auth) {
-      all.push(stun.attr(stun.username, user.name), stun.attr(stun.realm, session.realm));
-      all.push(stun.attr(stun.nonce, session.nonce));
-      integrityKey = this.#key(session.realm);
-    }
-    const transactionId = stun.newTransactionId();
-    const bytes = stun.encodeMessage(
-      {
-        method,
-        messageClass: stun.MessageClass.Request,
-        transactionId,
-        attributes: all,
-        integrityKey,
-        fingerprint: true,
-      },
-      nodeStunCrypto,
-    );
+    const credentials = auth
+      ? {
+          user: user.name,
+          realm: session.realm,
+          nonce: session.nonce,
+          key: this.#key(session.realm),
+        }
+      : undefined;
+    const { transactionId, bytes } = encodeTurnRequest(method, attributes, credentials, true);
     return new Promise((resolve, reject) => {
       session.pending = {
         transactionId,

@@ -11,18 +11,8 @@ import type { ProxyRuntime } from './runtime.js';
 /** A refused request: the reason, and what is known of its upstream and client. */
 export type Refused = Exclude<Admission, { ok: true }>;
 
-/** Fields of one access log line. */
-export interface AccessRecord {
-  readonly method: string;
-  readonly upstream: string;
-  readonly path: string;
-  readonly status: number;
-  readonly bytesIn: number;
-  readonly bytesOut: number;
-  readonly client: string;
-  readonly websocket?: boolean;
-  readonly closeCodes?: { readonly client: number; readonly upstream: number };
-}
+/** Fields of one access log line, as the exchange reports them (the duration is added here). */
+export type AccessRecord = Omit<AccessLogEntry, 'durationMs'>;
 
 /** Milliseconds since `startMs` (a `performance.now()` reading). */
 export function elapsedMs(startMs: number): number {

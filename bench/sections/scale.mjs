@@ -106,6 +106,7 @@ async function runImpl(ctx, impl, s, secondsEach) {
           ((cpu1.cpuS - cpu0.cpuS) / Math.max(1, created - (rows.at(-1)?.created ?? 0))) * 1e6,
           1,
         ),
+        rssBytes: usage.rssBytes,
         rssMiB: round(usage.rssBytes / 2 ** 20, 1),
         baselineRssMiB: round(baseline.rssBytes / 2 ** 20, 1),
         kibPerAlloc: created
@@ -195,7 +196,7 @@ async function holdWithRefresh(client, sessions, pid, holdS, errors) {
 /** KiB of RSS per allocation added since the previous level (undefined at the first). */
 function marginal(previous, rssBytes, created) {
   if (!previous?.created || created <= previous.created) return undefined;
-  return round((rssBytes - previous.rssMiB * 2 ** 20) / 1024 / (created - previous.created), 2);
+  return round((rssBytes - previous.rssBytes) / 1024 / (created - previous.created), 2);
 }
 
 /** RSS at 100k allocations: RSS at the top level plus the marginal cost of the rest. */

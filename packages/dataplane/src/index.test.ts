@@ -15,8 +15,8 @@ import {
   encodeMessage,
   xorPeerAddress,
 } from '@cloudproxy/stun';
-import { dataPlaneUnavailableReason, forEachRecord, loadDataPlane } from './index.js';
-import type { DataPlane, PassedUpPacket } from './index.js';
+import { DataPlane, dataPlaneUnavailableReason, forEachRecord, loadDataPlane } from './index.js';
+import type { PassedUpPacket } from './index.js';
 
 const addon = loadDataPlane();
 const describeNative = addon ? describe : describe.skip;
@@ -128,6 +128,25 @@ describeNative('native data plane', () => {
       plane.close();
     }
     expect(openFds()).toBe(before);
+  });
+
+  it('names the worker in each relay handle, also after a move', () => {
+    const plane = addon!.open({
+      threads: 2,
+      minPort: 40000,
+      maxPort: 60000,
+      onPacket: () => undefined,
+    });
+    try {
+      const handle = plane.openRelay(1, '127.0.0.1', 0, 1);
+      expect(handle).toBeDefined();
+      expect(DataPlane.workerOf(handle!)).toBe(1);
+      const moved = plane.moveRelay(handle!, 0);
+      expect(moved).toBeDefined();
+      expect(DataPlane.workerOf(moved!)).toBe(0);
+    } finally {
+      plane.close();
+    }
   });
 
   it('relays ChannelData both ways and counts it per allocation', async () => {

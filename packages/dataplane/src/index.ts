@@ -164,6 +164,11 @@ export class DataPlane {
     return handle >= 0 ? handle : undefined;
   }
 
+  /** The worker a relay handle belongs to (the handle carries it: bits 24-31, plane.c). */
+  static workerOf(handle: number): number {
+    return Math.floor(handle / 2 ** 24) % 256;
+  }
+
   /** Closes a relay socket (its allocation stays, without that relay). */
   closeRelay(handle: number): boolean {
     return this.#addon.closeRelay(this.#plane, handle);

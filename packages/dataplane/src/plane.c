@@ -426,8 +426,7 @@ static napi_value dp_move_relay(napi_env env, napi_callback_info info) {
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc == 3 && get_plane(env, argv[0], &p) == 0 && get_double(env, argv[1], &h) == 0 &&
       get_int(env, argv[2], 0, p->nworkers - 1, &worker) == 0 &&
-      split_handle(p, h, &w, &slot, &gen) == 0 && slot < w->nrelays && w->relays[slot].used &&
-      (w->relays[slot].gen & GEN_MASK) == gen) {
+      split_handle(p, h, &w, &slot, &gen) == 0 && dp_relay_at(w, slot, gen)) {
     double id = w->relays[slot].js_id;
     int family = w->relays[slot].family, err = 0;
     int fd = dp_relay_release(w, slot, gen, 1);
@@ -467,9 +466,9 @@ static napi_value dp_send(napi_env env, napi_callback_info info) {
     struct dp_worker *w;
     int32_t slot;
     uint32_t gen;
-    if (split_handle(p, id, &w, &slot, &gen) == 0 && slot < w->nrelays && w->relays[slot].used &&
-        (w->relays[slot].gen & GEN_MASK) == gen)
-      fd = w->relays[slot].fd;
+    struct dp_relay *r = NULL;
+    if (split_handle(p, id, &w, &slot, &gen) == 0) r = dp_relay_at(w, slot, gen);
+    if (r) fd = r->fd;
   }
   int rc = fd < 0 ? -EBADF : 0;
   if (fd >= 0 && sendto(fd, data, len, MSG_DONTWAIT, &to.sa, dp_addr_len(&to)) < 0) rc = -errno;

@@ -40,6 +40,11 @@ void *dp_worker_main(void *arg);
 int32_t dp_relay_open(struct dp_worker *w, const dp_addr *bind_to, double js_id, int *err);
 int32_t dp_relay_adopt(struct dp_worker *w, int fd, int family, double js_id, int *err);
 int dp_relay_release(struct dp_worker *w, int32_t slot, uint32_t gen, int keep_open);
+/*
+ * The live relay in `slot` of generation `gen`, or NULL (a stale or unknown handle). No lock:
+ * only the JavaScript thread opens, moves and closes relays.
+ */
+struct dp_relay *dp_relay_at(struct dp_worker *w, int32_t slot, uint32_t gen);
 struct dp_alloc_spec {
   int listener;
   dp_addr client;

@@ -78,7 +78,7 @@ int32_t dp_relay_adopt(struct dp_worker *w, int fd, int family, double js_id, in
   return slot;
 }
 
-static struct dp_relay *relay_at(struct dp_worker *w, int32_t slot, uint32_t gen) {
+struct dp_relay *dp_relay_at(struct dp_worker *w, int32_t slot, uint32_t gen) {
   if (slot < 0 || slot >= w->nrelays) return NULL;
   struct dp_relay *r = &w->relays[slot];
   return r->used && (r->gen & GEN_MASK) == gen ? r : NULL;
@@ -96,7 +96,7 @@ static struct dp_alloc *alloc_at(struct dp_worker *w, int32_t slot, uint32_t gen
  */
 int dp_relay_release(struct dp_worker *w, int32_t slot, uint32_t gen, int keep_open) {
   pthread_mutex_lock(&w->mu);
-  struct dp_relay *r = relay_at(w, slot, gen);
+  struct dp_relay *r = dp_relay_at(w, slot, gen);
   if (!r) {
     pthread_mutex_unlock(&w->mu);
     return -1;

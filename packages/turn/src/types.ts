@@ -29,7 +29,10 @@ export interface ClientRef {
 
 /** ClientSink is the driver's way to reach one client (a UDP socket + address, or a TCP stream). */
 export interface ClientSink {
-  /** Sends a STUN message or a whole frame as it is. */
+  /**
+   * Sends a STUN message or a whole frame as it is. The driver may keep `data` until the send
+   * completes (a UDP send, a stream write at the end of the tick): callers hand over fresh bytes.
+   */
   send(data: Uint8Array): void;
   /** Sends `payload` as ChannelData on `channelNumber` (padded over TCP/TLS, RFC 8656 §12.5). */
   sendChannelData(channelNumber: number, payload: Uint8Array): void;

@@ -6,16 +6,11 @@
  * kept per socket beyond one small record.
  * @module
  */
-import type { DataPlane } from '@cloudproxy/dataplane';
+import { DataPlane } from '@cloudproxy/dataplane';
 import type { TransportAddress } from '@cloudproxy/stun';
 import type { RelayBinding, RelayBoundResult, RelayRequest, RelaySink } from '../types.js';
 import { BIND_ATTEMPTS, bindFamilies, randomRelayPort } from './relay-pool.js';
 import type { RelayAddress } from './relay-pool.js';
-
-/** The worker a relay handle belongs to (bits 24-31 of the addon's handle). */
-function workerOf(handle: number): number {
-  return Math.floor(handle / 2 ** 24) % 256;
-}
 
 /** NativeRelays owns the relay sockets opened in the native data plane. */
 export class NativeRelays {
@@ -68,7 +63,7 @@ export class NativeRelays {
    */
   move(relayId: number, worker: number): number | undefined {
     const handle = this.#relays.get(relayId);
-    if (handle === undefined || workerOf(handle) === worker) return handle;
+    if (handle === undefined || DataPlane.workerOf(handle) === worker) return handle;
     const moved = this.#plane.moveRelay(handle, worker);
     if (moved !== undefined) this.#relays.set(relayId, moved);
     return moved;

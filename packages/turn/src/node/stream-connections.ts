@@ -160,8 +160,7 @@ export class StreamConnections {
     };
     const sink: ClientSink = {
       send: (bytes) => {
-        // Copied: the write waits for the end of the tick, and encoders may reuse their buffer.
-        write(Buffer.from(bytes), false);
+        write(bytes, false);
       },
       sendChannelData: (channelNumber, payload) => {
         const padded = (payload.length + 3) & ~3;

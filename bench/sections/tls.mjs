@@ -57,7 +57,7 @@ export function tlsSettings(ctx) {
     drainS: 1,
     processes: Number(process.env.BENCH_TLS_PROCESSES) || 1,
     paced: [10_000, 20_000].map((rate) => ({ name: `paced ${fmt(rate)} msg/s`, rate })),
-    probeRates: ctx.quick ? [40_000, 80_000] : [40_000, 80_000, 120_000, 160_000],
+    probeRates: ctx.quick ? [40_000, 80_000] : [40_000, 80_000, 120_000, 160_000, 200_000, 240_000],
   };
 }
 

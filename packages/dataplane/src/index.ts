@@ -27,7 +27,9 @@ interface Addon {
     ip: string,
     port: number,
     data: Uint8Array,
+    queued: 0 | 1,
   ): number;
+  flushSends(plane: object): number;
   program(
     plane: object,
     handle: number,
@@ -185,12 +187,22 @@ export class DataPlane {
 
   /** Sends from listening socket `listener` (as received by `worker`); false if it failed. */
   sendFromListener(listener: number, worker: number, ip: string, port: number, data: Uint8Array) {
-    return this.#addon.send(this.#plane, 0, listener, worker, ip, port, data) === 0;
+    return this.#addon.send(this.#plane, 0, listener, worker, ip, port, data, 0) === 0;
   }
 
-  /** Sends from a relay socket to a peer; false if it failed. */
-  sendFromRelay(handle: number, ip: string, port: number, data: Uint8Array): boolean {
-    return this.#addon.send(this.#plane, 1, handle, 0, ip, port, data) === 0;
+  /**
+   * Queues a datagram from a relay socket to a peer (a copy: `data` may be reused at once); it
+   * leaves at the next {@link flushSends}, in one sendmmsg with the others queued for the same
+   * socket, or earlier when the queue is full. Closing the relay flushes first. False when the
+   * handle is stale.
+   */
+  queueFromRelay(handle: number, ip: string, port: number, data: Uint8Array): boolean {
+    return this.#addon.send(this.#plane, 1, handle, 0, ip, port, data, 1) === 0;
+  }
+
+  /** Sends every queued datagram; returns how many were dropped since the last call. */
+  flushSends(): number {
+    return this.#addon.flushSends(this.#plane);
   }
 
   /**

@@ -163,6 +163,9 @@ static void tsfn_finalize(napi_env env, void *data, void *hint) {
 static void plane_close(struct dp_plane *p) {
   if (p->closed) return;
   p->closed = 1;
+  if (p->sendq) dp_sendq_flush(p->sendq); /* before the relay sockets close */
+  free(p->sendq);
+  p->sendq = NULL;
   __atomic_store_n(&p->stopping, 1, __ATOMIC_RELEASE);
   for (int i = 0; i < p->nworkers; i++) {
     uint64_t one = 1;
@@ -265,7 +268,8 @@ static napi_value dp_open(napi_env env, napi_callback_info info) {
   }
   p->workers = calloc((size_t)threads, sizeof *p->workers);
   p->nworkers = (int)threads;
-  int failed = !p->workers;
+  p->sendq = calloc(1, sizeof *p->sendq);
+  int failed = !p->workers || !p->sendq;
   for (int i = 0; !failed && i < p->nworkers; i++) failed = worker_init(p, &p->workers[i], i) < 0;
   /* Workers block every signal: Node's handlers run on the main thread. */
   sigset_t all, old;
@@ -403,6 +407,11 @@ static napi_value dp_close_relay(napi_env env, napi_callback_info info) {
   uint32_t gen;
   double h;
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc == 2 && get_plane(env, argv[0], &p) == 0 && p->sendq) {
+    /* Its queued datagrams leave first: the descriptor must not be closed (or reused) queued. */
+    uint32_t failed = dp_sendq_flush(p->sendq);
+    p->sendq->failed += failed;
+  }
   int ok = argc == 2 && get_plane(env, argv[0], &p) == 0 && get_double(env, argv[1], &h) == 0 &&
            split_handle(p, h, &w, &slot, &gen) == 0 && dp_relay_release(w, slot, gen, 0) >= 0;
   CHECK(env, napi_get_boolean(env, ok, &result));
@@ -438,41 +447,56 @@ static napi_value dp_move_relay(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* The descriptor datagrams leave through: listener `id` of `worker` (kind 0), relay `id` (1). */
+static int source_fd(struct dp_plane *p, int64_t kind, double id, int64_t worker) {
+  if (kind == 0) return id >= 0 && id < p->nlisteners ? p->workers[worker].lfd[(int)id] : -1;
+  /* Only this thread changes relays, so reading one without the mutex is safe here. */
+  struct dp_worker *w;
+  int32_t slot;
+  uint32_t gen;
+  struct dp_relay *r = NULL;
+  if (split_handle(p, id, &w, &slot, &gen) == 0) r = dp_relay_at(w, slot, gen);
+  return r ? r->fd : -1;
+}
+
 /*
- * send(plane, kind, id, worker, ip, port, data) → 0 or -errno. kind 0: from listener `id` (the
- * worker's socket); kind 1: from relay handle `id`. Non-blocking: a full buffer drops.
+ * send(plane, kind, id, worker, ip, port, data, queued) → 0 or -errno. kind 0: from listener `id`
+ * (the worker's socket); kind 1: from relay handle `id`. Non-blocking: a full buffer drops.
+ * queued 1 (relays only): the datagram waits in the send queue for flushSends.
  */
 static napi_value dp_send(napi_env env, napi_callback_info info) {
-  size_t argc = 7, len;
-  napi_value argv[7], result;
+  size_t argc = 8, len;
+  napi_value argv[8], result;
   struct dp_plane *p;
   dp_addr to;
-  int64_t kind, worker;
+  int64_t kind, worker, queued;
   double id;
   void *data;
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 7 || get_plane(env, argv[0], &p) < 0 || get_int(env, argv[1], 0, 1, &kind) < 0 ||
+  if (argc < 8 || get_plane(env, argv[0], &p) < 0 || get_int(env, argv[1], 0, 1, &kind) < 0 ||
       get_double(env, argv[2], &id) < 0 || get_int(env, argv[3], 0, p->nworkers - 1, &worker) < 0 ||
       get_addr(env, argv[4], argv[5], &to) < 0 ||
-      napi_get_typedarray_info(env, argv[6], NULL, &len, &data, NULL, NULL) != napi_ok) {
-    napi_throw_error(env, "ERR_DATAPLANE_ARGUMENT", "send(plane, kind, id, worker, ip, port, bytes)");
+      napi_get_typedarray_info(env, argv[6], NULL, &len, &data, NULL, NULL) != napi_ok ||
+      get_int(env, argv[7], 0, kind, &queued) < 0) {
+    napi_throw_error(env, "ERR_DATAPLANE_ARGUMENT",
+                     "send(plane, kind, id, worker, ip, port, bytes, queued)");
     return NULL;
   }
-  int fd = -1;
-  if (kind == 0) {
-    if (id >= 0 && id < p->nlisteners) fd = p->workers[worker].lfd[(int)id];
-  } else {
-    /* Only this thread changes relays, so reading one without the mutex is safe here. */
-    struct dp_worker *w;
-    int32_t slot;
-    uint32_t gen;
-    struct dp_relay *r = NULL;
-    if (split_handle(p, id, &w, &slot, &gen) == 0) r = dp_relay_at(w, slot, gen);
-    if (r) fd = r->fd;
-  }
-  int rc = fd < 0 ? -EBADF : 0;
-  if (fd >= 0 && sendto(fd, data, len, MSG_DONTWAIT, &to.sa, dp_addr_len(&to)) < 0) rc = -errno;
+  int fd = source_fd(p, kind, id, worker), rc = fd < 0 ? -EBADF : 0;
+  if (fd >= 0 && queued) dp_sendq_push(p->sendq, fd, &to, data, len);
+  else if (fd >= 0 && sendto(fd, data, len, MSG_DONTWAIT, &to.sa, dp_addr_len(&to)) < 0) rc = -errno;
   CHECK(env, napi_create_int32(env, rc, &result));
+  return result;
+}
+
+/* flushSends(plane) → datagrams of the send queue dropped since the last call. */
+static napi_value dp_flush_sends(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], result;
+  struct dp_plane *p;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  uint32_t failed = argc == 1 && get_plane(env, argv[0], &p) == 0 ? dp_sendq_flush(p->sendq) : 0;
+  CHECK(env, napi_create_uint32(env, failed, &result));
   return result;
 }
 
@@ -727,6 +751,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"closeRelay", NULL, dp_close_relay, NULL, NULL, NULL, napi_default, NULL},
       {"moveRelay", NULL, dp_move_relay, NULL, NULL, NULL, napi_default, NULL},
       {"send", NULL, dp_send, NULL, NULL, NULL, napi_default, NULL},
+      {"flushSends", NULL, dp_flush_sends, NULL, NULL, NULL, napi_default, NULL},
       {"program", NULL, dp_program, NULL, NULL, NULL, napi_default, NULL},
       {"unprogram", NULL, dp_unprogram, NULL, NULL, NULL, napi_default, NULL},
       {"take", NULL, dp_take, NULL, NULL, NULL, napi_default, NULL},

@@ -7,6 +7,7 @@
 
 #include <node_api.h>
 
+#include "sendq.h"
 #include "table.h"
 
 #define DP_MAX_WORKERS 64
@@ -24,6 +25,7 @@ struct dp_plane {
   /* Both the JavaScript object and the thread-safe function hold the plane: the last frees it. */
   int external_gone, tsfn_gone;
   struct dp_worker *workers;
+  struct dp_sendq *sendq; /* JavaScript's queued relay sends (sendq.h) */
 };
 
 int64_t dp_now_ms(void);

@@ -13,6 +13,11 @@
 
 #include "plane.h"
 
+/*
+ * SO_RCVBUF of a relay socket (the kernel caps it at net.core.rmem_max): room for bursts that
+ * arrive while the worker is not scheduled. A limit, not an allocation: idle relays cost nothing.
+ */
+#define RELAY_RECEIVE_BUFFER_BYTES (1024 * 1024)
 #define GEN_MASK 0xFFFFFu /* generation bits carried in handles (20: handles stay below 2^53) */
 
 static int grow(void **array, int32_t *cap, size_t size) {
@@ -30,8 +35,9 @@ int32_t dp_relay_open(struct dp_worker *w, const dp_addr *bind_to, double js_id,
     *err = errno;
     return -1;
   }
-  int one = 1;
+  int one = 1, size = RELAY_RECEIVE_BUFFER_BYTES;
   if (bind_to->sa.sa_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
   if (bind(fd, &bind_to->sa, dp_addr_len(bind_to)) < 0) {
     *err = errno;
     close(fd);

@@ -27,9 +27,9 @@ export type PeerDatagramHandler = (
   port: number,
 ) => void;
 
-/** Random ports tried per relay before an Allocate fails with 508. */
 /** SO_RCVBUF of a dgram relay socket (the kernel caps it at net.core.rmem_max). */
 const RELAY_RECEIVE_BUFFER_BYTES = 1024 * 1024;
+/** Random ports tried per relay before an Allocate fails with 508. */
 export const BIND_ATTEMPTS = 40;
 
 /** A family's bound relay, with the socket reserved on port+1 when that was asked. */

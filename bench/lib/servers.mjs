@@ -20,6 +20,8 @@ export const CLI_ENTRY = path.join(REPO_ROOT, 'bin/cloudproxy.js');
 export const CLI_BUILT = path.join(REPO_ROOT, 'packages/cli/dist/main.js');
 
 /** The long-term credentials every TURN benchmark uses. */
+/** Extra Node flags for our TURN servers (BENCH_NODE_FLAGS, e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`). */
+const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 export const TURN_USER = { name: 'bench', password: 'bench-password', realm: 'bench.cloudproxy' };
 
 /** Threads given to coturn (`--relay-threads`): the cores our native data plane uses. */
@@ -84,7 +86,7 @@ export function turnCommand(impl, flags, workDir, hasDataPlaneFlag) {
     return [COTURN_BIN, own];
   }
   const plane = impl === 'ours-native' ? 'native' : 'js';
-  const own = [CLI_ENTRY, 'turn', ...flags, '--drain-timeout', '0'];
+  const own = [...NODE_FLAGS, CLI_ENTRY, 'turn', ...flags, '--drain-timeout', '0'];
   if (hasDataPlaneFlag) own.push('--data-plane', plane);
   return [process.execPath, own];
 }

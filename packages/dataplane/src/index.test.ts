@@ -217,8 +217,15 @@ describeNative('native data plane', () => {
     expect(plane.stats().passedUpDropped).toBe(0);
   });
 
-  it('sends queued relay datagrams at flushSends, in order, and before the relay closes', async () => {
-    const plane = addon!.open({ threads: 1, minPort: 40000, maxPort: 60000, onPacket: () => 0 });
+  it('sends queued datagrams when the turn ends, in order, and before their relay closes', async () => {
+    let failed = 0;
+    const plane = addon!.open({
+      threads: 1,
+      minPort: 40000,
+      maxPort: 60000,
+      onPacket: () => undefined,
+      onSendErrors: (n) => (failed += n),
+    });
     cleanups.push(() => {
       plane.close();
     });
@@ -227,23 +234,20 @@ describeNative('native data plane', () => {
     const got: number[] = [];
     peer.on('message', (m) => got.push(m.readUInt32BE(0)));
     const bytes = Buffer.alloc(4);
-    const queue = (from: number, to: number): void => {
+    const send = (from: number, to: number): void => {
       for (let i = from; i < to; i++) {
         bytes.writeUInt32BE(i); // one buffer rewritten: the queue must hold copies
-        expect(plane.queueFromRelay(handle, '127.0.0.1', peer.address().port, bytes)).toBe(true);
+        expect(plane.sendFromRelay(handle, '127.0.0.1', peer.address().port, bytes)).toBe(true);
       }
     };
-    queue(0, 10);
-    await new Promise((resolve) => setTimeout(resolve, 30));
-    expect(got).toEqual([]); // nothing leaves before the flush
-    queue(10, 150); // more than the queue holds: it flushes itself on the way
-    expect(plane.flushSends()).toBe(0);
-    await waitFor(() => got.length === 150);
-    queue(150, 155);
-    expect(plane.closeRelay(handle)).toBe(true);
+    send(0, 150); // more than the queue holds: it sends the first ones on the way
+    await waitFor(() => got.length === 150); // the rest when this turn ended
+    send(150, 155);
+    expect(plane.closeRelay(handle)).toBe(true); // sends its queue before the socket closes
     await waitFor(() => got.length === 155);
     expect(got).toEqual([...Array(155).keys()]);
-    expect(plane.queueFromRelay(handle, '127.0.0.1', peer.address().port, bytes)).toBe(false);
+    expect(plane.sendFromRelay(handle, '127.0.0.1', peer.address().port, bytes)).toBe(false);
+    expect(failed).toBe(0);
   });
 
   it('survives random datagrams on listeners and relays, still relaying afterwards', async () => {

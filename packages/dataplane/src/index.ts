@@ -27,7 +27,6 @@ interface Addon {
     ip: string,
     port: number,
     data: Uint8Array,
-    queued: 0 | 1,
   ): number;
   flushSends(plane: object): number;
   program(
@@ -71,6 +70,8 @@ export interface DataPlaneOptions {
   readonly maxPort: number;
   /** Receives every datagram the fast path passes up, in arrival order per worker. */
   readonly onPacket: (packet: PassedUpPacket) => void;
+  /** Datagrams sent from JavaScript that could not leave (full buffer, …), after each flush. */
+  readonly onSendErrors?: ((count: number) => void) | undefined;
 }
 
 /** A permission as the fast path sees it. RFC 8656 §9. */
@@ -143,10 +144,14 @@ export class DataPlane {
   #final: DataPlaneStats | undefined;
   /** Number of worker threads. */
   readonly threads: number;
+  readonly #onSendErrors: ((count: number) => void) | undefined;
+  /** Whether the send queue is flushed when the current JavaScript turn ends. */
+  #flushDue = false;
 
   /** @internal Use {@link DataPlaneAddon.open}. */
   constructor(addon: Addon, options: DataPlaneOptions) {
     this.#addon = addon;
+    this.#onSendErrors = options.onSendErrors;
     const onPacket = options.onPacket;
     this.#plane = addon.open(options.threads ?? 0, options.minPort, options.maxPort, (batch) => {
       if (!this.#closed) forEachRecord(batch, onPacket);
@@ -185,24 +190,43 @@ export class DataPlane {
     return moved >= 0 ? moved : undefined;
   }
 
-  /** Sends from listening socket `listener` (as received by `worker`); false if it failed. */
+  /**
+   * Sends from listening socket `listener` (as received by `worker`); false if the listener is
+   * unknown. Like {@link sendFromRelay}, the datagram is queued (a copy).
+   */
   sendFromListener(listener: number, worker: number, ip: string, port: number, data: Uint8Array) {
-    return this.#addon.send(this.#plane, 0, listener, worker, ip, port, data, 0) === 0;
+    const ok = this.#addon.send(this.#plane, 0, listener, worker, ip, port, data) === 0;
+    this.#flushWhenTurnEnds();
+    return ok;
   }
 
   /**
-   * Queues a datagram from a relay socket to a peer (a copy: `data` may be reused at once); it
-   * leaves at the next {@link flushSends}, in one sendmmsg with the others queued for the same
-   * socket, or earlier when the queue is full. Closing the relay flushes first. False when the
-   * handle is stale.
+   * Sends from a relay socket to a peer; false when the handle is stale. The datagram is queued
+   * (a copy: `data` may be reused at once) and leaves when the current JavaScript turn ends,
+   * with the others queued for the same socket in one sendmmsg (the frames of one stream read,
+   * the replies to one batch of requests), or earlier when the queue is full. Closing the relay
+   * sends its queue first. Datagrams that cannot leave go to `onSendErrors`.
    */
-  queueFromRelay(handle: number, ip: string, port: number, data: Uint8Array): boolean {
-    return this.#addon.send(this.#plane, 1, handle, 0, ip, port, data, 1) === 0;
+  sendFromRelay(handle: number, ip: string, port: number, data: Uint8Array): boolean {
+    const ok = this.#addon.send(this.#plane, 1, handle, 0, ip, port, data) === 0;
+    this.#flushWhenTurnEnds();
+    return ok;
   }
 
-  /** Sends every queued datagram; returns how many were dropped since the last call. */
-  flushSends(): number {
-    return this.#addon.flushSends(this.#plane);
+  /** Sends every queued datagram now (it otherwise leaves when the JavaScript turn ends). */
+  flushSends(): void {
+    this.#flushDue = false;
+    if (this.#closed) return;
+    const failed = this.#addon.flushSends(this.#plane);
+    if (failed > 0) this.#onSendErrors?.(failed);
+  }
+
+  #flushWhenTurnEnds(): void {
+    if (this.#flushDue) return;
+    this.#flushDue = true;
+    queueMicrotask(() => {
+      if (this.#flushDue) this.flushSends();
+    });
   }
 
   /**

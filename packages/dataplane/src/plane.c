@@ -460,32 +460,29 @@ static int source_fd(struct dp_plane *p, int64_t kind, double id, int64_t worker
 }
 
 /*
- * send(plane, kind, id, worker, ip, port, data, queued) → 0 or -errno. kind 0: from listener `id`
- * (the worker's socket); kind 1: from relay handle `id`. Non-blocking: a full buffer drops.
- * queued 1 (relays only): the datagram waits in the send queue for flushSends.
+ * send(plane, kind, id, worker, ip, port, data) → 0 or -EBADF. kind 0: from listener `id` (the
+ * worker's socket); kind 1: from relay handle `id`. The datagram is copied into the send queue
+ * and leaves at the next flushSends (sendq.h); a full buffer then drops it.
  */
 static napi_value dp_send(napi_env env, napi_callback_info info) {
-  size_t argc = 8, len;
-  napi_value argv[8], result;
+  size_t argc = 7, len;
+  napi_value argv[7], result;
   struct dp_plane *p;
   dp_addr to;
-  int64_t kind, worker, queued;
+  int64_t kind, worker;
   double id;
   void *data;
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 8 || get_plane(env, argv[0], &p) < 0 || get_int(env, argv[1], 0, 1, &kind) < 0 ||
+  if (argc < 7 || get_plane(env, argv[0], &p) < 0 || get_int(env, argv[1], 0, 1, &kind) < 0 ||
       get_double(env, argv[2], &id) < 0 || get_int(env, argv[3], 0, p->nworkers - 1, &worker) < 0 ||
       get_addr(env, argv[4], argv[5], &to) < 0 ||
-      napi_get_typedarray_info(env, argv[6], NULL, &len, &data, NULL, NULL) != napi_ok ||
-      get_int(env, argv[7], 0, kind, &queued) < 0) {
-    napi_throw_error(env, "ERR_DATAPLANE_ARGUMENT",
-                     "send(plane, kind, id, worker, ip, port, bytes, queued)");
+      napi_get_typedarray_info(env, argv[6], NULL, &len, &data, NULL, NULL) != napi_ok) {
+    napi_throw_error(env, "ERR_DATAPLANE_ARGUMENT", "send(plane, kind, id, worker, ip, port, bytes)");
     return NULL;
   }
-  int fd = source_fd(p, kind, id, worker), rc = fd < 0 ? -EBADF : 0;
-  if (fd >= 0 && queued) dp_sendq_push(p->sendq, fd, &to, data, len);
-  else if (fd >= 0 && sendto(fd, data, len, MSG_DONTWAIT, &to.sa, dp_addr_len(&to)) < 0) rc = -errno;
-  CHECK(env, napi_create_int32(env, rc, &result));
+  int fd = source_fd(p, kind, id, worker);
+  if (fd >= 0) dp_sendq_push(p->sendq, fd, &to, data, len);
+  CHECK(env, napi_create_int32(env, fd < 0 ? -EBADF : 0, &result));
   return result;
 }
 

@@ -22,8 +22,6 @@ export class NativeRelays {
   readonly #onSendError: () => void;
   /** Relay id → addon handle (no object per relay: the map is the only record). */
   readonly #relays = new Map<number, number>();
-  /** Whether a flush of the plane's send queue is due when the current JavaScript turn ends. */
-  #flushDue = false;
 
   constructor(options: {
     plane: DataPlane;
@@ -72,25 +70,15 @@ export class NativeRelays {
   }
 
   /**
-   * Sends a datagram from relay `relayId` to a peer; false when it is not a native relay. The
-   * datagram is queued and leaves when the current JavaScript turn ends (a microtask), with the
-   * others queued in that turn: the frames of one TCP or TLS read go out in one sendmmsg.
+   * Sends a datagram from relay `relayId` to a peer (queued until the JavaScript turn ends:
+   * {@link DataPlane.sendFromRelay}); false when it is not a native relay.
    */
   send(relayId: number, data: Uint8Array, port: number, address: string): boolean {
     const handle = this.#relays.get(relayId);
     if (handle === undefined) return false;
-    if (!this.#plane.queueFromRelay(handle, address, port, data)) this.#onSendError();
-    if (!this.#flushDue) {
-      this.#flushDue = true;
-      queueMicrotask(this.#flush);
-    }
+    if (!this.#plane.sendFromRelay(handle, address, port, data)) this.#onSendError();
     return true;
   }
-
-  readonly #flush = (): void => {
-    this.#flushDue = false;
-    for (let failed = this.#plane.flushSends(); failed > 0; failed--) this.#onSendError();
-  };
 
   /** Closes a relay socket; false when it is not a native relay. */
   close(relayId: number): boolean {

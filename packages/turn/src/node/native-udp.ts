@@ -62,6 +62,9 @@ export class NativeUdp {
       onPacket: (packet) => {
         this.#onPacket(packet);
       },
+      onSendErrors: (count) => {
+        for (let i = 0; i < count; i++) options.onSendError();
+      },
     });
     this.#relays = new NativeRelays({
       plane: this.plane,

@@ -56,6 +56,15 @@ static int get_plane(napi_env env, napi_value v, struct dp_plane **out) {
   return (*out)->closed ? -1 : 0;
 }
 
+/* The open plane that is a call's only argument, or NULL (missing, not a plane, closed). */
+static struct dp_plane *sole_plane(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  struct dp_plane *p;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1) return NULL;
+  return get_plane(env, argv[0], &p) == 0 ? p : NULL;
+}
+
 static int get_double(napi_env env, napi_value v, double *out) {
   return napi_get_value_double(env, v, out) == napi_ok ? 0 : -1;
 }
@@ -488,12 +497,9 @@ static napi_value dp_send(napi_env env, napi_callback_info info) {
 
 /* flushSends(plane) → datagrams of the send queue dropped since the last call. */
 static napi_value dp_flush_sends(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1], result;
-  struct dp_plane *p;
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  uint32_t failed = argc == 1 && get_plane(env, argv[0], &p) == 0 ? dp_sendq_flush(p->sendq) : 0;
-  CHECK(env, napi_create_uint32(env, failed, &result));
+  napi_value result;
+  struct dp_plane *p = sole_plane(env, info);
+  CHECK(env, napi_create_uint32(env, p ? dp_sendq_flush(p->sendq) : 0, &result));
   return result;
 }
 
@@ -665,12 +671,11 @@ static napi_value dp_take(napi_env env, napi_callback_info info) {
  * toClientPackets, ...] of every allocation that relayed something since the last take.
  */
 static napi_value dp_take_all(napi_env env, napi_callback_info info) {
-  size_t argc = 1, n = 0, cap = 0;
-  napi_value argv[1], buffer, array;
-  struct dp_plane *p;
+  size_t n = 0, cap = 0;
+  napi_value buffer, array;
+  struct dp_plane *p = sole_plane(env, info);
   double *out = NULL, *d;
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 1 || get_plane(env, argv[0], &p) < 0) {
+  if (!p) {
     napi_throw_error(env, "ERR_DATAPLANE_ARGUMENT", "takeAll(plane)");
     return NULL;
   }
@@ -707,12 +712,10 @@ static napi_value dp_take_all(napi_env env, napi_callback_info info) {
 
 /* stats(plane) → Float64Array of the counters in enum dp_stat order, summed over workers. */
 static napi_value dp_stats(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1], buffer, array;
-  struct dp_plane *p;
+  napi_value buffer, array;
+  struct dp_plane *p = sole_plane(env, info);
   double *d;
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 1 || get_plane(env, argv[0], &p) < 0) {
+  if (!p) {
     napi_throw_error(env, "ERR_DATAPLANE_ARGUMENT", "stats(plane)");
     return NULL;
   }
@@ -729,12 +732,9 @@ static napi_value dp_stats(napi_env env, napi_callback_info info) {
 
 /* threads(plane) → number of worker threads. */
 static napi_value dp_threads(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1], result;
-  struct dp_plane *p;
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  int n = argc == 1 && get_plane(env, argv[0], &p) == 0 ? p->nworkers : 0;
-  CHECK(env, napi_create_int32(env, n, &result));
+  napi_value result;
+  struct dp_plane *p = sole_plane(env, info);
+  CHECK(env, napi_create_int32(env, p ? p->nworkers : 0, &result));
   return result;
 }
 

@@ -240,8 +240,10 @@ describeNative('native data plane', () => {
         expect(plane.sendFromRelay(handle, '127.0.0.1', peer.address().port, bytes)).toBe(true);
       }
     };
-    send(0, 150); // more than the queue holds: it sends the first ones on the way
+    const callsBefore = plane.stats().sendCalls;
+    send(0, 150); // more than the queue holds (64): it sends the first ones on the way
     await waitFor(() => got.length === 150); // the rest when this turn ended
+    expect(plane.stats().sendCalls - callsBefore).toBe(3); // 64 + 64 + 22, one sendmmsg each
     send(150, 155);
     expect(plane.closeRelay(handle)).toBe(true); // sends its queue before the socket closes
     await waitFor(() => got.length === 155);

@@ -726,6 +726,7 @@ static napi_value dp_stats(napi_env env, napi_callback_info info) {
     for (int k = 0; k < DP_STAT_COUNT; k++)
       d[k] += (double)__atomic_load_n(&p->workers[i].stats[k], __ATOMIC_RELAXED);
   }
+  d[DP_STAT_SEND_CALLS] += (double)p->sendq->calls; /* this thread's own counter */
   CHECK(env, napi_create_typedarray(env, napi_float64_array, DP_STAT_COUNT, buffer, 0, &array));
   return array;
 }

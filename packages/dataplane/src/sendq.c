@@ -43,6 +43,7 @@ uint32_t dp_sendq_flush(struct dp_sendq *q) {
     }
     while (i < end) {
       int sent = sendmmsg(fd, &q->msg[i], (unsigned)(end - i), MSG_DONTWAIT);
+      q->calls++;
       if (sent > 0) {
         i += sent;
       } else if (sent < 0 && errno == EINTR) {

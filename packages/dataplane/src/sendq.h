@@ -20,6 +20,7 @@ struct dp_sendq {
   int n;
   size_t used;
   uint32_t failed; /* datagrams dropped since the last dp_sendq_flush (full buffer, …) */
+  uint64_t calls;  /* sendmmsg calls, for the plane's counters */
   int fd[DP_SENDQ_MAX];
   dp_addr to[DP_SENDQ_MAX];
   struct iovec iov[DP_SENDQ_MAX];

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# What `npm test` runs: system dependencies, build, format, lint, type-check of the tests, then
-# both vitest projects (unit and e2e), and a one-line summary computed from vitest's JSON report.
+# What `npm test` runs: system dependencies, build, format, lint, type-check of the tests, the
+# benchmark helpers' tests, then both vitest projects (unit and e2e), and a one-line summary
+# computed from vitest's JSON report.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export npm_config_nodedir=/usr
@@ -10,6 +11,7 @@ npm run build
 npm run format:check
 npm run lint
 npx tsc -p tsconfig.test.json
+node --test bench/test/ # the benchmark helpers' own tests (parsers, statistics, load merging)
 
 mkdir -p .tmp
 rm -f .tmp/vitest.json

@@ -22,6 +22,7 @@ import {
   RttHistogram,
   TurnStreamParser,
   buildFrames,
+  deliveryFigures,
   frameTemplate,
   payloadRttUs,
 } from './tls-load-wire.mjs';
@@ -258,9 +259,7 @@ function result(sessions, config, window) {
     offered,
     sent: sum((s) => s.sent),
     received,
-    lost: offered - received,
-    lossPercent: (Math.max(0, offered - received) / Math.max(1, offered)) * 100,
-    msgPerS: received / Math.max(spanS, 1e-3),
+    ...deliveryFigures(offered, received, spanS),
     sendingS,
     lastReceiveS: (load.lastReceiveMs - window.startMs) / 1000,
     corrupt: sum((s) => s.corrupt),

@@ -132,6 +132,18 @@ export function payloadRttUs(buf, start, length, now) {
   return (now[0] - seconds) * 1e6 + (now[1] - nanos) / 1e3;
 }
 
+/**
+ * The figures derived from what was offered and received over `spanS` seconds (the sending
+ * window, or up to the last answer when later): loss and the received rate.
+ */
+export function deliveryFigures(offered, received, spanS) {
+  return {
+    lost: offered - received,
+    lossPercent: (Math.max(0, offered - received) / Math.max(1, offered)) * 100,
+    msgPerS: received / Math.max(spanS, 1e-3),
+  };
+}
+
 /** Sub-buckets per power of two above 1,024 µs (relative error below 1%). */
 const SUB_BUCKETS = 128;
 

@@ -14,7 +14,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { startProcess } from './proc.mjs';
-import { RttHistogram } from './tls-load-wire.mjs';
+import { RttHistogram, deliveryFigures } from './tls-load-wire.mjs';
 
 export { RttHistogram, TurnStreamParser } from './tls-load-wire.mjs';
 
@@ -142,9 +142,7 @@ export function mergeResults(results) {
     offered,
     sent: sum((r) => r.sent),
     received,
-    lost: offered - received,
-    lossPercent: (Math.max(0, offered - received) / Math.max(1, offered)) * 100,
-    msgPerS: received / Math.max(spanS, 1e-3),
+    ...deliveryFigures(offered, received, spanS),
     sendingS,
     lastReceiveS: Math.max(...results.map((r) => r.lastReceiveS)),
     corrupt: sum((r) => r.corrupt),

@@ -224,10 +224,13 @@ export class DataPlane {
   #flushWhenTurnEnds(): void {
     if (this.#flushDue) return;
     this.#flushDue = true;
-    queueMicrotask(() => {
-      if (this.#flushDue) this.flushSends();
-    });
+    queueMicrotask(this.#flushIfDue);
   }
+
+  /** The microtask of {@link #flushWhenTurnEnds}: one function, made once. */
+  readonly #flushIfDue = (): void => {
+    if (this.#flushDue) this.flushSends();
+  };
 
   /**
    * Creates (`handle` undefined) or replaces an allocation's forwarding entry; returns its

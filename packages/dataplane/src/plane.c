@@ -172,7 +172,7 @@ static void tsfn_finalize(napi_env env, void *data, void *hint) {
 static void plane_close(struct dp_plane *p) {
   if (p->closed) return;
   p->closed = 1;
-  if (p->sendq) dp_sendq_flush(p->sendq); /* before the relay sockets close */
+  if (p->sendq) dp_sendq_send(p->sendq); /* before the relay sockets close */
   free(p->sendq);
   p->sendq = NULL;
   __atomic_store_n(&p->stopping, 1, __ATOMIC_RELEASE);
@@ -416,11 +416,8 @@ static napi_value dp_close_relay(napi_env env, napi_callback_info info) {
   uint32_t gen;
   double h;
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc == 2 && get_plane(env, argv[0], &p) == 0 && p->sendq) {
-    /* Its queued datagrams leave first: the descriptor must not be closed (or reused) queued. */
-    uint32_t failed = dp_sendq_flush(p->sendq);
-    p->sendq->failed += failed;
-  }
+  /* Queued datagrams leave first: a queued descriptor must not be closed (or reused). */
+  if (argc == 2 && get_plane(env, argv[0], &p) == 0) dp_sendq_send(p->sendq);
   int ok = argc == 2 && get_plane(env, argv[0], &p) == 0 && get_double(env, argv[1], &h) == 0 &&
            split_handle(p, h, &w, &slot, &gen) == 0 && dp_relay_release(w, slot, gen, 0) >= 0;
   CHECK(env, napi_get_boolean(env, ok, &result));
@@ -499,7 +496,13 @@ static napi_value dp_send(napi_env env, napi_callback_info info) {
 static napi_value dp_flush_sends(napi_env env, napi_callback_info info) {
   napi_value result;
   struct dp_plane *p = sole_plane(env, info);
-  CHECK(env, napi_create_uint32(env, p ? dp_sendq_flush(p->sendq) : 0, &result));
+  uint32_t failed = 0;
+  if (p) {
+    dp_sendq_send(p->sendq);
+    failed = p->sendq->failed;
+    p->sendq->failed = 0;
+  }
+  CHECK(env, napi_create_uint32(env, failed, &result));
   return result;
 }
 

@@ -15,10 +15,7 @@ void dp_sendq_push(struct dp_sendq *q, int fd, const dp_addr *to, const uint8_t 
     q->failed++;
     return;
   }
-  if (q->n == DP_SENDQ_MAX || q->used + len > DP_SENDQ_BYTES) {
-    uint32_t failed = dp_sendq_flush(q);
-    q->failed += failed;
-  }
+  if (q->n == DP_SENDQ_MAX || q->used + len > DP_SENDQ_BYTES) dp_sendq_send(q);
   int k = q->n++;
   memcpy(q->bytes + q->used, data, len);
   q->fd[k] = fd;
@@ -28,7 +25,7 @@ void dp_sendq_push(struct dp_sendq *q, int fd, const dp_addr *to, const uint8_t 
   q->used += len;
 }
 
-uint32_t dp_sendq_flush(struct dp_sendq *q) {
+void dp_sendq_send(struct dp_sendq *q) {
   int i = 0;
   while (i < q->n) {
     int fd = q->fd[i], end = i + 1;
@@ -56,7 +53,4 @@ uint32_t dp_sendq_flush(struct dp_sendq *q) {
   }
   q->n = 0;
   q->used = 0;
-  uint32_t failed = q->failed;
-  q->failed = 0;
-  return failed;
 }

@@ -19,7 +19,7 @@
 struct dp_sendq {
   int n;
   size_t used;
-  uint32_t failed; /* datagrams dropped since the last dp_sendq_flush (full buffer, …) */
+  uint32_t failed; /* datagrams dropped (full buffer, …) since JavaScript last read this */
   uint64_t calls;  /* sendmmsg calls, for the plane's counters */
   int fd[DP_SENDQ_MAX];
   dp_addr to[DP_SENDQ_MAX];
@@ -32,8 +32,8 @@ struct dp_sendq {
 void dp_sendq_push(struct dp_sendq *q, int fd, const dp_addr *to, const uint8_t *data, size_t len);
 /*
  * Sends everything queued, one sendmmsg per run of datagrams that leave through the same socket
- * (order kept); returns how many were dropped since the last call, and resets that count.
+ * (order kept); the ones that cannot leave add to `failed`, which the caller reads and resets.
  */
-uint32_t dp_sendq_flush(struct dp_sendq *q);
+void dp_sendq_send(struct dp_sendq *q);
 
 #endif

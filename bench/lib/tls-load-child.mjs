@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * One TURN-over-TLS load process (spawned by bench/lib/tls-load.mjs, so that its CPU is not the
+ * One TURN-over-TLS (or plain TCP: `transport: 'tcp'`) load process (spawned by bench/lib/tls-load.mjs, so that its CPU is not the
  * benchmark's): N sessions, each a TLS connection with Allocate (the 401 → REALM/NONCE dance,
  * then long-term credentials), CreatePermission and ChannelBind to a UDP echo peer; then
  * ChannelData at a paced total rate for a fixed time, every session's due frames in one socket
@@ -15,6 +15,7 @@
  * exit code 1.
  * @module
  */
+import net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
 import { encodeTurnRequest } from './turn-request.mjs';
@@ -66,9 +67,12 @@ class Session {
   connect() {
     const { host, port, servername } = this.config;
     return new Promise((resolve, reject) => {
-      const socket = tls.connect({ host, port, servername, rejectUnauthorized: false });
+      const plain = this.config.transport === 'tcp';
+      const socket = plain
+        ? net.connect({ host, port })
+        : tls.connect({ host, port, servername, rejectUnauthorized: false });
       this.socket = socket;
-      socket.once('secureConnect', () => {
+      socket.once(plain ? 'connect' : 'secureConnect', () => {
         socket.setNoDelay(true);
         resolve();
       });

@@ -34,6 +34,7 @@ const CHILD = path.join(import.meta.dirname, 'tls-load-child.mjs');
  * @property {number} [tickMs] pacing timer (default 2)
  * @property {number} [drainS] longest wait for the last answers (default 1)
  * @property {string} [servername] TLS SNI
+ * @property {'tls' | 'tcp'} [transport] plain TCP instead of TLS (default 'tls')
  */
 
 /** Splits `total` into `parts` integers differing by at most one, the larger first. */

@@ -3,8 +3,8 @@
  * same certificate and flags, a fresh server per run, implementations alternating. The load is
  * the benchmark's own (bench/lib/tls-load.mjs: 10 TLS sessions, ChannelData of 100 bytes at a
  * paced total rate, relayed to a UDP echo peer and back, every message counted and timed), run
- * in a child process of its own. Cases: paced 10k and 20k msg/s over `rounds` rounds, then a
- * max-rate probe, one ramp of stepped rates per server that ends at its first step with ≥ 1%
+ * in a child process of its own. Cases: paced 10k and 20k msg/s over `rounds` rounds, the same
+ * 20k load over plain TCP (TURN over TCP), then a TLS max-rate probe, one ramp of stepped rates per server that ends at its first step with ≥ 1%
  * loss in two tries.
  * @module
  */
@@ -56,7 +56,11 @@ export function tlsSettings(ctx) {
     durationS: ctx.quick ? 2 : 3,
     drainS: 1,
     processes: Number(process.env.BENCH_TLS_PROCESSES) || 1,
-    paced: [10_000, 20_000].map((rate) => ({ name: `paced ${fmt(rate)} msg/s`, rate })),
+    paced: [
+      ...[10_000, 20_000].map((rate) => ({ name: `paced ${fmt(rate)} msg/s`, rate })),
+      // The same load over plain TCP: the native plane serves TCP clients in the addon.
+      { name: `TCP paced ${fmt(20_000)} msg/s`, rate: 20_000, transport: 'tcp' },
+    ],
     probeRates: ctx.quick ? [40_000, 80_000] : [40_000, 80_000, 120_000, 160_000, 200_000, 240_000],
   };
 }
@@ -64,7 +68,7 @@ export function tlsSettings(ctx) {
 /** @type {import('../run.mjs').Section} */
 export const tlsSection = {
   name: 'tls',
-  title: 'TURN over TLS: cloudproxy vs coturn',
+  title: 'TURN over TLS (and TCP): cloudproxy vs coturn',
   plan(ctx) {
     const s = tlsSettings(ctx);
     const runs = (s.paced.length * ctx.rounds + s.probeRates.length) * ctx.turnImpls.length;
@@ -78,9 +82,10 @@ export const tlsSection = {
     let peer;
     const runs = [];
     const commands = {};
-    const once = async (impl, name, rate, label) => {
+    const once = async (impl, name, rate, label, transport = 'tls') => {
       ctx.progress.start('tls', `${impl} ${label}`);
-      const run = { impl, case: name, rate, ...(await oneRun(ctx, impl, rate, s, pki, peer)) };
+      const figures = await oneRun(ctx, impl, { rate, transport }, s, pki, peer);
+      const run = { impl, case: name, rate, transport, ...figures };
       runs.push(run);
       if (run.serverCommand) commands[impl] ??= run.serverCommand;
       ctx.progress.finish(secondsEach, describeTlsRun(run));
@@ -90,10 +95,11 @@ export const tlsSection = {
     try {
       pki = makePki(dir);
       peer = await startEchoPeer();
-      for (const { name, rate } of s.paced) {
+      for (const { name, rate, transport } of s.paced) {
         for (let round = 1; round <= ctx.rounds; round++) {
           for (const impl of ctx.turnImpls) {
-            const run = await once(impl, name, rate, `${name} (round ${round}/${ctx.rounds})`);
+            const label = `${name} (round ${round}/${ctx.rounds})`;
+            const run = await once(impl, name, rate, label, transport);
             run.round = round;
           }
         }
@@ -134,13 +140,14 @@ export function probeFailure(run) {
   return undefined;
 }
 
-async function oneRun(ctx, impl, rate, s, pki, peer) {
+async function oneRun(ctx, impl, load, s, pki, peer) {
   let server;
   try {
     const [port, tlsPort] = await freePorts(2);
     const options = { port, tlsPort, cert: pki.cert, pkey: pki.key };
     server = await startTurnServer(impl, options, ctx.hasDataPlaneFlag);
-    const figures = await measure(server, tlsPort, rate, s, peer);
+    const target = load.transport === 'tcp' ? port : tlsPort;
+    const figures = await measure(server, target, load, s, peer);
     if (figures.lossPercent > 50) figures.serverOutput = server.proc.output().slice(-2000);
     return { ...figures, serverCommand: server.command };
   } catch (err) {
@@ -152,7 +159,7 @@ async function oneRun(ctx, impl, rate, s, pki, peer) {
 }
 
 /** One load run against a started server, with its CPU, RSS and UDP drops around it. */
-async function measure(server, tlsPort, rate, s, peer) {
+async function measure(server, port, { rate, transport }, s, peer) {
   const at = {};
   let rssMax = processUsage(server.pid)?.rssBytes ?? 0;
   const sampler = setInterval(() => {
@@ -164,7 +171,8 @@ async function measure(server, tlsPort, rate, s, peer) {
     load = await runTlsLoad(
       {
         host: '127.0.0.1',
-        port: tlsPort,
+        port,
+        transport,
         peer: { address: '127.0.0.1', port: peer.port },
         user: TURN_USER,
         rate,
@@ -334,7 +342,7 @@ function report(ctx, s, runs, commands, stopped) {
   const lossy = runs.filter((r) => !r.probe && !r.error && r.lossPercent >= MAX_LOSS_PERCENT);
   const clientBound = runs.some((r) => (r.clientCpuPercent ?? 0) > CLIENT_BOUND_PERCENT);
   const markdown = [
-    `Load: ${SESSIONS} TLS sessions, each Allocate + CreatePermission + ChannelBind to a \`turnutils_peer\` UDP echo peer, then ChannelData of ${PAYLOAD_BYTES} bytes (sequence number and send time inside) at a paced total rate for ${s.durationS} s, each session's due messages in one write every 2 ms; then up to ${s.drainS} s for the last answers. The load runs in ${s.processes} child process(es) of its own (bench/lib/tls-load.mjs) and parses the TLS byte stream itself, so several ChannelData frames in one TLS record count as several messages. A fresh server per run, implementations alternating; paced cases over ${ctx.rounds} round(s), medians shown. Same certificate (EC P-256) and flags for every server: \`${commands.coturn ?? commands['ours-js'] ?? ''}\`; coturn with \`--relay-threads ${COTURN_THREADS}\`.`,
+    `Load: ${SESSIONS} TLS sessions (plain TCP connections to the listening port in the TCP case), each Allocate + CreatePermission + ChannelBind to a \`turnutils_peer\` UDP echo peer, then ChannelData of ${PAYLOAD_BYTES} bytes (sequence number and send time inside) at a paced total rate for ${s.durationS} s, each session's due messages in one write every 2 ms; then up to ${s.drainS} s for the last answers. The load runs in ${s.processes} child process(es) of its own (bench/lib/tls-load.mjs) and parses the TLS byte stream itself, so several ChannelData frames in one TLS record count as several messages. A fresh server per run, implementations alternating; paced cases over ${ctx.rounds} round(s), medians shown. Same certificate (EC P-256) and flags for every server: \`${commands.coturn ?? commands['ours-js'] ?? ''}\`; coturn with \`--relay-threads ${COTURN_THREADS}\`.`,
     ctx.implNote ? `\n${ctx.implNote}\n` : '',
     markdownTable(
       [

@@ -84,6 +84,15 @@ int main(int argc, char **argv) {
       fprintf(stderr, "payload outside the input at iteration %ld\n", it);
       abort();
     }
+    /* The same bytes as a stream: split into frames, each parsed on its own. */
+    size_t off = 0, pad = 0;
+    long frame;
+    while ((frame = dp_stream_frame(p + off, n - off, &pad)) > 0 && off + (size_t)frame + pad <= n) {
+      if (frame < 4 || pad > 3) abort();
+      struct dp_client_msg sub;
+      dp_parse_client(p + off, (size_t)frame, &sub);
+      off += (size_t)frame + pad;
+    }
     if (kind == DP_SEND) {
       uint8_t header[DP_DATA_INDICATION_HEADER_MAX];
       uint8_t txid[12] = {0};

@@ -53,6 +53,14 @@ struct dp_client_msg {
 enum dp_client_kind dp_parse_client(const uint8_t *p, size_t n, struct dp_client_msg *out);
 
 /*
+ * The frame at the start of a TCP client's stream (RFC 8656 §12.5): its length (header
+ * included, padding not) with its padding in *pad, 0 while more bytes are needed to tell, or -1
+ * for bad framing (first bits 10 or 11, a STUN length not a multiple of 4, a bad magic cookie).
+ * Same rules as the TypeScript StreamFramer. Never reads outside p[0..n).
+ */
+long dp_stream_frame(const uint8_t *p, size_t n, size_t *pad);
+
+/*
  * Writes the header of a Data indication carrying `length` payload bytes from `peer` into
  * `out` (at least DP_DATA_INDICATION_HEADER_MAX bytes); returns the header length. The caller
  * sends header, payload and (4 - length % 4) % 4 zero bytes of padding.

@@ -123,6 +123,24 @@ enum dp_client_kind dp_parse_client(const uint8_t *p, size_t n, struct dp_client
   return DP_PUNT;
 }
 
+long dp_stream_frame(const uint8_t *p, size_t n, size_t *pad) {
+  *pad = 0;
+  if (n < 4) return 0;
+  uint32_t length = be16(p + 2);
+  switch (p[0] >> 6) {
+  case 1: /* ChannelData, padded to a multiple of 4 on streams (RFC 8656 §12.5) */
+    *pad = (4 - length % 4) % 4;
+    return 4 + (long)length;
+  case 0: /* STUN: length a multiple of 4, then the magic cookie (RFC 8489 §5) */
+    if (length % 4 != 0) return -1;
+    if (n < 8) return 0;
+    if (be32(p + 4) != DP_MAGIC_COOKIE) return -1;
+    return DP_STUN_HEADER + (long)length;
+  default:
+    return -1;
+  }
+}
+
 size_t dp_data_indication_header(uint8_t *out, const uint8_t txid[12], const dp_addr *peer,
                                  uint32_t length) {
   /* Same bytes as the JavaScript relay path: XOR-PEER-ADDRESS then DATA, no FINGERPRINT. */

@@ -1,9 +1,9 @@
 /**
- * @cloudproxy/dataplane: the native UDP data plane of the TURN relay, a typed wrapper over the
- * N-API addon in `src/*.c` (docs/data-plane.md). The addon owns the UDP listening sockets (one
- * per worker thread, SO_REUSEPORT) and the relay sockets of UDP clients, and relays ChannelData
- * and Send/Data for the allocations JavaScript programmed; every other datagram is handed to
- * `onPacket` in batches.
+ * @cloudproxy/dataplane: the native UDP and TCP data plane of the TURN relay, a typed wrapper
+ * over the N-API addon in `src/*.c` (docs/data-plane.md). The addon owns the UDP listening
+ * sockets (one per worker thread, SO_REUSEPORT), the relay sockets, and the TCP client
+ * connections handed over to it, and relays ChannelData and Send/Data for the allocations
+ * JavaScript programmed; every other datagram or frame is handed to `onPacket` in batches.
  * @module
  */
 import { readFileSync } from 'node:fs';
@@ -29,6 +29,9 @@ interface Addon {
     data: Uint8Array,
   ): number;
   flushSends(plane: object): number;
+  adoptStream(plane: object, worker: number, fd: number, id: number, partial: Uint8Array): number;
+  streamSend(plane: object, handle: number, data: Uint8Array, droppable: boolean): number;
+  closeStream(plane: object, handle: number): boolean;
   program(
     plane: object,
     handle: number,
@@ -40,6 +43,7 @@ interface Addon {
     ttlMs: number,
     permissions: (string | number)[],
     channels: (string | number)[],
+    stream: number,
   ): number;
   unprogram(plane: object, handle: number, out: Float64Array): boolean;
   take(plane: object, handle: number, out: Float64Array): boolean;
@@ -47,10 +51,18 @@ interface Addon {
   stats(plane: object): Float64Array;
 }
 
-/** A datagram the fast path did not handle. `address` views the batch: copy to keep it. */
+/**
+ * A datagram the fast path did not handle, or news of a TCP client. `address` views the batch:
+ * copy to keep it.
+ */
 export interface PassedUpPacket {
-  /** 'client': arrived on listening socket `id`; 'peer': arrived on the relay with id `id`. */
-  readonly source: 'client' | 'peer';
+  /**
+   * 'client': arrived on listening socket `id`; 'peer': arrived on the relay with id `id`;
+   * 'stream': one frame (without padding) of the TCP client adopted with id `id`;
+   * 'stream-end': that client's connection ended on the worker (`data[0]` 1: bad framing), and
+   * its handle waits for {@link DataPlane.closeStream}. Streams have no address (zeros).
+   */
+  readonly source: 'client' | 'peer' | 'stream' | 'stream-end';
   readonly id: number;
   /** Worker thread that received it (a client's datagrams always reach the same one). */
   readonly worker: number;
@@ -93,6 +105,8 @@ export interface NativeChannel {
 /** The whole forwarding entry of one allocation (see {@link DataPlane.program}). */
 export interface NativeAllocation {
   readonly worker: number;
+  /** A TCP client's stream handle (then listener, clientIp and clientPort are ignored). */
+  readonly stream?: number | undefined;
   readonly listener: number;
   readonly clientIp: string;
   readonly clientPort: number;
@@ -125,6 +139,10 @@ export interface DataPlaneStats {
   readonly truncated: number;
   readonly recvCalls: number;
   readonly sendCalls: number;
+  /** Relayed data not queued for a TCP client too far behind (1 MiB queued). */
+  readonly streamDropped: number;
+  /** TCP client connections handed over to the plane ({@link DataPlane.adoptStream}). */
+  readonly streamsAdopted: number;
 }
 
 /** Most permissions and channels one allocation may have on the fast path (table.h). */
@@ -132,6 +150,7 @@ export const MAX_NATIVE_PERMISSIONS = 64;
 export const MAX_NATIVE_CHANNELS = 64;
 
 const RECORD_BYTES = 36;
+const SOURCES = ['client', 'peer', 'stream', 'stream-end'] as const;
 
 /** One open native data plane. Every method is synchronous and cheap. */
 export class DataPlane {
@@ -213,6 +232,35 @@ export class DataPlane {
     return ok;
   }
 
+  /**
+   * Serves a connected TCP client in the addon from now on: the worker reads `fd` (a duplicate
+   * of it: the caller closes its own, e.g. by destroying the net.Socket in the same turn,
+   * without ending the connection), relays what the table allows and passes every other frame
+   * up as 'stream' records with `id`. `partial` is an incomplete frame already read from the
+   * socket (at most one STUN message's worth). Returns the stream handle, or undefined.
+   */
+  adoptStream(worker: number, fd: number, id: number, partial: Uint8Array): number | undefined {
+    const handle = this.#addon.adoptStream(this.#plane, worker, fd, id, partial);
+    return handle >= 0 ? handle : undefined;
+  }
+
+  /**
+   * Queues bytes for a TCP client (a copy), written when the JavaScript turn ends with all else
+   * queued for it. `droppable` bytes (relayed data) are dropped when 1 MiB waits already.
+   * Returns 'sent', 'dropped', or 'gone' (stale handle, or the connection ended).
+   */
+  sendToStream(handle: number, data: Uint8Array, droppable: boolean): 'sent' | 'dropped' | 'gone' {
+    const rc = this.#addon.streamSend(this.#plane, handle, data, droppable);
+    if (rc === 0) this.#flushWhenTurnEnds();
+    return rc === 0 ? 'sent' : rc === -2 ? 'dropped' : 'gone';
+  }
+
+  /** Closes a TCP client's connection (queued bytes get one last write) and frees its handle. */
+  closeStream(handle: number): boolean {
+    if (this.#closed) return false;
+    return this.#addon.closeStream(this.#plane, handle);
+  }
+
   /** Sends every queued datagram now (it otherwise leaves when the JavaScript turn ends). */
   flushSends(): void {
     this.#flushDue = false;
@@ -253,6 +301,7 @@ export class DataPlane {
       entry.ttlMs,
       permissions,
       channels,
+      entry.stream ?? -1,
     );
     return result >= 0 ? result : undefined;
   }
@@ -298,6 +347,8 @@ export class DataPlane {
       truncated: at(8),
       recvCalls: at(9),
       sendCalls: at(10),
+      streamDropped: at(11),
+      streamsAdopted: at(12),
     };
   }
 
@@ -336,7 +387,7 @@ export function forEachRecord(batch: Buffer, fn: (packet: PassedUpPacket) => voi
     const start = offset + RECORD_BYTES;
     if (start + length > batch.length) return;
     fn({
-      source: batch[offset] === 1 ? 'peer' : 'client',
+      source: SOURCES[batch[offset] ?? 0] ?? 'client',
       id: batch.readDoubleLE(offset + 8),
       worker: batch.readUInt32LE(offset + 32),
       family,

@@ -151,7 +151,12 @@ static void call_js(napi_env env, napi_value cb, void *context, void *data) {
   if (w->qhead == w->qlen) w->qhead = w->qlen = 0;
   int more = w->qlen > 0;
   if (!more) w->qscheduled = 0;
+  size_t left = w->qlen - w->qhead;
   pthread_mutex_unlock(&w->upmu);
+  /* Streams the worker stopped reading while this queue was full: it may read them again. */
+  uint64_t one = 1;
+  if (left <= DP_UP_QUEUE / 2 && __atomic_load_n(&w->paused_any, __ATOMIC_ACQUIRE) &&
+      write(w->wakefd, &one, sizeof one) < 0) { /* a full counter wakes it anyway */ }
   if (more && napi_call_threadsafe_function(p->tsfn, w, napi_tsfn_nonblocking) != napi_ok) {
     pthread_mutex_lock(&w->upmu);
     w->qscheduled = 0;
@@ -195,7 +200,10 @@ static void plane_close(struct dp_plane *p) {
     pthread_mutex_destroy(&w->upmu);
   }
   free(p->workers);
+  free(p->js_dirty);
   p->workers = NULL;
+  p->js_dirty = NULL;
+  p->njs_dirty = 0;
   p->nworkers = 0;
   napi_release_threadsafe_function(p->tsfn, napi_tsfn_release);
 }
@@ -212,7 +220,7 @@ static void plane_finalize(napi_env env, void *data, void *hint) {
 static int worker_init(struct dp_plane *p, struct dp_worker *w, int index) {
   w->plane = p;
   w->index = index;
-  w->free_relay = w->free_alloc = -1;
+  w->free_relay = w->free_alloc = w->free_stream = -1;
   w->wakefd = -1;
   for (int l = 0; l < DP_MAX_LISTENERS; l++) w->lfd[l] = -1;
   pthread_mutex_init(&w->mu, NULL);
@@ -492,6 +500,109 @@ static napi_value dp_send(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* Writes the streams JavaScript queued bytes for since its last flush. */
+static void flush_js_streams(struct dp_plane *p) {
+  for (int32_t i = 0; i < p->njs_dirty; i++) {
+    struct dp_worker *w = &p->workers[p->js_dirty[i] >> 24];
+    int32_t slot = (int32_t)(p->js_dirty[i] & 0xFFFFFF);
+    pthread_mutex_lock(&w->mu);
+    if (slot < w->nstreams && w->streams[slot].used && w->streams[slot].js_dirty) {
+      w->streams[slot].js_dirty = 0;
+      dp_stream_write(w, slot, 0);
+    }
+    pthread_mutex_unlock(&w->mu);
+  }
+  p->njs_dirty = 0;
+}
+
+/*
+ * adoptStream(plane, worker, fd, clientId, partial) → handle, or -errno. The worker serves the
+ * TCP connection on a duplicate of `fd` (the caller closes its own descriptor without shutting
+ * the connection down); `partial` holds bytes already read: the start of an incomplete frame.
+ */
+static napi_value dp_adopt_stream(napi_env env, napi_callback_info info) {
+  size_t argc = 5, len;
+  napi_value argv[5], result;
+  struct dp_plane *p;
+  int64_t worker, fd;
+  double id;
+  void *data;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 5 || get_plane(env, argv[0], &p) < 0 ||
+      get_int(env, argv[1], 0, p->nworkers - 1, &worker) < 0 ||
+      get_int(env, argv[2], 0, INT32_MAX, &fd) < 0 || get_double(env, argv[3], &id) < 0 ||
+      napi_get_typedarray_info(env, argv[4], NULL, &len, &data, NULL, NULL) != napi_ok) {
+    napi_throw_error(env, "ERR_DATAPLANE_ARGUMENT", "adoptStream(plane, worker, fd, id, bytes)");
+    return NULL;
+  }
+  int err = 0;
+  struct dp_worker *w = &p->workers[worker];
+  int32_t slot = dp_stream_adopt(w, (int)fd, id, data, len, &err);
+  double h = slot < 0 ? -(double)err : make_handle((int)worker, slot, w->streams[slot].gen);
+  CHECK(env, napi_create_double(env, h, &result));
+  return result;
+}
+
+/*
+ * streamSend(plane, handle, bytes, droppable) → 0, -1 (stale handle or ended stream), or -2
+ * (dropped: droppable bytes for a client too far behind). The bytes are copied and written at
+ * the next flushSends, with everything else queued for that client.
+ */
+static napi_value dp_stream_send(napi_env env, napi_callback_info info) {
+  size_t argc = 4, len;
+  napi_value argv[4], result;
+  struct dp_plane *p;
+  struct dp_worker *w;
+  int32_t slot;
+  uint32_t gen;
+  double h;
+  bool droppable;
+  void *data;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 4 || get_plane(env, argv[0], &p) < 0 || get_double(env, argv[1], &h) < 0 ||
+      napi_get_typedarray_info(env, argv[2], NULL, &len, &data, NULL, NULL) != napi_ok ||
+      napi_get_value_bool(env, argv[3], &droppable) != napi_ok) {
+    napi_throw_error(env, "ERR_DATAPLANE_ARGUMENT", "streamSend(plane, handle, bytes, droppable)");
+    return NULL;
+  }
+  int rc = -1;
+  if (split_handle(p, h, &w, &slot, &gen) == 0) {
+    pthread_mutex_lock(&w->mu);
+    struct dp_stream *s = dp_stream_at(w, slot, gen);
+    if (s && s->fd >= 0) {
+      rc = dp_stream_queue(s, NULL, 0, data, len, 0, droppable) == 0 ? 0 : -2;
+      if (rc == 0 && !s->js_dirty) {
+        if (p->njs_dirty == p->capjs_dirty &&
+            dp_grow((void **)&p->js_dirty, &p->capjs_dirty, sizeof *p->js_dirty) < 0) {
+          dp_stream_write(w, slot, 0); /* no room to remember it: write now */
+        } else {
+          s->js_dirty = 1;
+          p->js_dirty[p->njs_dirty++] = ((uint32_t)w->index << 24) | (uint32_t)slot;
+        }
+      }
+    }
+    pthread_mutex_unlock(&w->mu);
+  }
+  CHECK(env, napi_create_int32(env, rc, &result));
+  return result;
+}
+
+/* closeStream(plane, handle) → whether it was open. Queued bytes get one last write. */
+static napi_value dp_close_stream(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], result;
+  struct dp_plane *p;
+  struct dp_worker *w;
+  int32_t slot;
+  uint32_t gen;
+  double h;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int ok = argc == 2 && get_plane(env, argv[0], &p) == 0 && get_double(env, argv[1], &h) == 0 &&
+           split_handle(p, h, &w, &slot, &gen) == 0 && dp_stream_close(w, slot, gen) == 0;
+  CHECK(env, napi_get_boolean(env, ok, &result));
+  return result;
+}
+
 /* flushSends(plane) → datagrams of the send queue dropped since the last call. */
 static napi_value dp_flush_sends(napi_env env, napi_callback_info info) {
   napi_value result;
@@ -501,6 +612,7 @@ static napi_value dp_flush_sends(napi_env env, napi_callback_info info) {
     dp_sendq_send(p->sendq);
     failed = p->sendq->failed;
     p->sendq->failed = 0;
+    flush_js_streams(p);
   }
   CHECK(env, napi_create_uint32(env, failed, &result));
   return result;
@@ -564,12 +676,13 @@ static int read_channels(napi_env env, napi_value v, int64_t now, struct dp_allo
 
 /*
  * program(plane, handle | -1, worker, listener, clientIp, clientPort, relayHandles, ttlMs,
- * permissions, channels) → handle, or -1. Creates or replaces an allocation's whole entry: the
- * client 5-tuple, its relays (all in `worker`), its expiry, its permissions and channels.
+ * permissions, channels[, stream]) → handle, or -1. Creates or replaces an allocation's whole
+ * entry: the client (a UDP 5-tuple, or the stream handle of a TCP client, whose listener and
+ * address are then ignored), its relays (all in `worker`), its expiry, permissions and channels.
  */
 static napi_value dp_program(napi_env env, napi_callback_info info) {
-  size_t argc = 10;
-  napi_value argv[10], result;
+  size_t argc = 11;
+  napi_value argv[11], result;
   struct dp_plane *p;
   struct dp_alloc_spec s;
   int64_t worker, listener, ttl;
@@ -578,11 +691,28 @@ static napi_value dp_program(napi_env env, napi_callback_info info) {
   memset(&s, 0, sizeof s);
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   int64_t now = dp_now_ms();
+  double sh = -1;
   int bad = argc < 10 || get_plane(env, argv[0], &p) < 0 || get_double(env, argv[1], &h) < 0 ||
             get_int(env, argv[2], 0, p->nworkers - 1, &worker) < 0 ||
-            get_int(env, argv[3], 0, p->nlisteners - 1, &listener) < 0 ||
-            get_addr(env, argv[4], argv[5], &s.client) < 0 ||
-            array_length(env, argv[6], &nrelays) < 0 || nrelays > 2 ||
+            (argc > 10 && get_double(env, argv[10], &sh) < 0);
+  s.stream = -1;
+  if (!bad && sh >= 0) {
+    /* A stream client: keyed in the table by its connection (listener 255, an address made of
+     * the slot and generation, which no UDP client can match). */
+    struct dp_worker *sw;
+    uint32_t sgen;
+    bad = split_handle(p, sh, &sw, &s.stream, &sgen) < 0 || sw != &p->workers[worker] ||
+          !dp_stream_at(sw, s.stream, sgen);
+    listener = DP_STREAM_LISTENER;
+    memset(&s.client, 0, sizeof s.client);
+    s.client.v4.sin_family = AF_INET;
+    s.client.v4.sin_addr.s_addr = (uint32_t)s.stream;
+    s.client.v4.sin_port = (uint16_t)sgen;
+  } else if (!bad) {
+    bad = get_int(env, argv[3], 0, p->nlisteners - 1, &listener) < 0 ||
+          get_addr(env, argv[4], argv[5], &s.client) < 0;
+  }
+  bad = bad || array_length(env, argv[6], &nrelays) < 0 || nrelays > 2 ||
             get_int(env, argv[7], 0, INT32_MAX, &ttl) < 0;
   s.relay[0] = s.relay[1] = -1;
   for (uint32_t i = 0; !bad && i < nrelays; i++) {
@@ -753,6 +883,9 @@ static napi_value init(napi_env env, napi_value exports) {
       {"moveRelay", NULL, dp_move_relay, NULL, NULL, NULL, napi_default, NULL},
       {"send", NULL, dp_send, NULL, NULL, NULL, napi_default, NULL},
       {"flushSends", NULL, dp_flush_sends, NULL, NULL, NULL, napi_default, NULL},
+      {"adoptStream", NULL, dp_adopt_stream, NULL, NULL, NULL, napi_default, NULL},
+      {"streamSend", NULL, dp_stream_send, NULL, NULL, NULL, napi_default, NULL},
+      {"closeStream", NULL, dp_close_stream, NULL, NULL, NULL, napi_default, NULL},
       {"program", NULL, dp_program, NULL, NULL, NULL, napi_default, NULL},
       {"unprogram", NULL, dp_unprogram, NULL, NULL, NULL, napi_default, NULL},
       {"take", NULL, dp_take, NULL, NULL, NULL, napi_default, NULL},

@@ -15,7 +15,9 @@
 /* A Data indication's length field is 16 bits: larger peer datagrams go up (and are dropped). */
 #define DP_MAX_DATA_INDICATION (0xFFFF - 4 - 20 - 4 - 3)
 
-enum { DP_TAG_WAKE = 0, DP_TAG_LISTENER = 1, DP_TAG_RELAY = 2 };
+enum { DP_TAG_WAKE = 0, DP_TAG_LISTENER = 1, DP_TAG_RELAY = 2, DP_TAG_STREAM = 3 };
+/* Kinds of the records passed up (worker.c, push_up). */
+enum { DP_UP_LISTENER = 0, DP_UP_RELAY = 1, DP_UP_STREAM = 2, DP_UP_STREAM_END = 3 };
 
 struct dp_plane {
   napi_threadsafe_function tsfn;
@@ -26,9 +28,16 @@ struct dp_plane {
   int external_gone, tsfn_gone;
   struct dp_worker *workers;
   struct dp_sendq *sendq; /* JavaScript's queued relay sends (sendq.h) */
+  /* Streams JavaScript queued bytes for, written at its next flushSends: worker · 2^24 + slot. */
+  uint32_t *js_dirty;
+  int32_t njs_dirty, capjs_dirty;
 };
 
+#define STAT(w, k, n) ((w)->stats[(k)] += (n))
+
 int64_t dp_now_ms(void);
+/* Doubles a slot array (64 slots first); 0, or -1 out of memory. */
+int dp_grow(void **array, int32_t *cap, size_t size);
 int dp_same_ip(const dp_addr *a, const dp_addr *b);
 int dp_same_addr(const dp_addr *a, const dp_addr *b);
 uint16_t dp_port(const dp_addr *a);
@@ -36,6 +45,12 @@ socklen_t dp_addr_len(const dp_addr *a);
 uint32_t dp_hash(const struct dp_plane *plane, int listener, const dp_addr *a);
 struct dp_alloc *dp_find_alloc(struct dp_worker *w, int listener, const dp_addr *client);
 void dp_flush_up(struct dp_worker *w);
+void dp_push_up(struct dp_worker *w, int kind, double id, const dp_addr *from, const uint8_t *p,
+                size_t n);
+void dp_flush_out(struct dp_worker *w);
+/* Relays a client's ChannelData or Send indication for allocation `a`; 0: it must go up. */
+int dp_relay_from_client(struct dp_worker *w, struct dp_alloc *a, enum dp_client_kind kind,
+                         const struct dp_client_msg *m, int64_t now);
 void *dp_worker_main(void *arg);
 
 /* table.c: called on the JavaScript thread; they take the worker's mutex themselves. */
@@ -49,6 +64,7 @@ int dp_relay_release(struct dp_worker *w, int32_t slot, uint32_t gen, int keep_o
 struct dp_relay *dp_relay_at(struct dp_worker *w, int32_t slot, uint32_t gen);
 struct dp_alloc_spec {
   int listener;
+  int32_t stream; /* a stream client's connection slot, or -1 */
   dp_addr client;
   int32_t relay[2];
   int64_t expires_ms;
@@ -60,5 +76,24 @@ int32_t dp_alloc_program(struct dp_worker *w, int32_t slot, uint32_t gen, struct
 int dp_alloc_remove(struct dp_worker *w, int32_t slot, uint32_t gen, uint64_t counts[4]);
 int dp_alloc_take(struct dp_worker *w, int32_t slot, uint32_t gen, uint64_t counts[4]);
 void dp_worker_free_tables(struct dp_worker *w);
+
+/* stream.c: TCP clients. The dp_stream_* calls without "locked" take the worker's mutex. */
+int32_t dp_stream_adopt(struct dp_worker *w, int fd, double js_id, const uint8_t *part, size_t n,
+                        int *err);
+struct dp_stream *dp_stream_at(struct dp_worker *w, int32_t slot, uint32_t gen);
+/* Queues bytes for a stream (droppable: relayed data, dropped past DP_STREAM_TX_MAX); 0 or -1. */
+int dp_stream_queue(struct dp_stream *s, const uint8_t *header, size_t hl, const uint8_t *p,
+                    size_t n, size_t pad, int droppable);
+/* Writes what a stream has queued (worker: ends it on error; JavaScript: leaves that to it). */
+void dp_stream_write(struct dp_worker *w, int32_t slot, int on_worker);
+void dp_stream_mark_dirty(struct dp_worker *w, int32_t slot);
+void dp_stream_flush_dirty(struct dp_worker *w);
+void dp_stream_readable(struct dp_worker *w, int32_t slot, int64_t now);
+/* Reads paused streams again once the queue to JavaScript is below half full (the worker). */
+void dp_stream_resume(struct dp_worker *w);
+/* Splits the bytes JavaScript read before it handed streams over (the worker, when woken). */
+void dp_stream_split_pending(struct dp_worker *w, int64_t now);
+int dp_stream_close(struct dp_worker *w, int32_t slot, uint32_t gen);
+void dp_stream_free_all(struct dp_worker *w);
 
 #endif

@@ -20,7 +20,7 @@
 #define RELAY_RECEIVE_BUFFER_BYTES (1024 * 1024)
 #define GEN_MASK 0xFFFFFu /* generation bits carried in handles (20: handles stay below 2^53) */
 
-static int grow(void **array, int32_t *cap, size_t size) {
+int dp_grow(void **array, int32_t *cap, size_t size) {
   int32_t next = *cap ? *cap * 2 : 64;
   void *p = realloc(*array, (size_t)next * size);
   if (!p) return -1;
@@ -53,7 +53,7 @@ int32_t dp_relay_adopt(struct dp_worker *w, int fd, int family, double js_id, in
   if (slot >= 0) {
     w->free_relay = w->relays[slot].next_free;
   } else if (w->nrelays < w->caprelays ||
-             grow((void **)&w->relays, &w->caprelays, sizeof *w->relays) == 0) {
+             dp_grow((void **)&w->relays, &w->caprelays, sizeof *w->relays) == 0) {
     slot = w->nrelays++;
     w->relays[slot].gen = 0;
   } else {
@@ -174,6 +174,7 @@ static void free_alloc(struct dp_worker *w, struct dp_alloc *a, int32_t slot, ui
   }
   hash_unlink(w, slot);
   detach_relays(w, a, slot);
+  if (a->stream >= 0 && w->streams[a->stream].alloc == slot) w->streams[a->stream].alloc = -1;
   free(a->perms);
   free(a->chans);
   a->perms = NULL;
@@ -196,6 +197,7 @@ int32_t dp_alloc_program(struct dp_worker *w, int32_t slot, uint32_t gen, struct
     int32_t r = s->relay[f];
     if (r >= 0 && (r >= w->nrelays || !w->relays[r].used)) goto fail;
   }
+  if (s->stream >= 0 && (s->stream >= w->nstreams || !w->streams[s->stream].used)) goto fail;
   struct dp_alloc *a;
   if (slot >= 0) {
     a = alloc_at(w, slot, gen);
@@ -207,7 +209,7 @@ int32_t dp_alloc_program(struct dp_worker *w, int32_t slot, uint32_t gen, struct
     if (slot >= 0) {
       w->free_alloc = w->allocs[slot].next;
     } else if (w->nallocs < w->capallocs ||
-               grow((void **)&w->allocs, &w->capallocs, sizeof *w->allocs) == 0) {
+               dp_grow((void **)&w->allocs, &w->capallocs, sizeof *w->allocs) == 0) {
       slot = w->nallocs++;
       w->allocs[slot].gen = 0;
     } else {
@@ -218,6 +220,7 @@ int32_t dp_alloc_program(struct dp_worker *w, int32_t slot, uint32_t gen, struct
     memset(a, 0, sizeof *a);
     a->gen = g;
     a->relay[0] = a->relay[1] = -1;
+    a->stream = s->stream;
     a->listener = (uint8_t)s->listener;
     a->client = s->client;
     a->used = 1;
@@ -233,6 +236,7 @@ int32_t dp_alloc_program(struct dp_worker *w, int32_t slot, uint32_t gen, struct
     a->relay[f] = s->relay[f];
     if (s->relay[f] >= 0) w->relays[s->relay[f]].alloc = slot;
   }
+  if (a->stream >= 0) w->streams[a->stream].alloc = slot;
   a->expires_ms = s->expires_ms;
   struct dp_permission *old_perms = a->perms;
   struct dp_channel *old_chans = a->chans;
@@ -279,6 +283,7 @@ void dp_worker_free_tables(struct dp_worker *w) {
     free(w->allocs[i].perms);
     free(w->allocs[i].chans);
   }
+  dp_stream_free_all(w);
   free(w->relays);
   free(w->allocs);
   free(w->buckets);

@@ -19,6 +19,10 @@
 #define DP_MAX_CHANNELS 64
 #define DP_UP_CHUNK (256 * 1024)  /* bytes of passed-up datagrams per call into JavaScript */
 #define DP_UP_QUEUE (4 * 1024 * 1024) /* bytes queued for JavaScript per worker; more are dropped */
+#define DP_STREAM_LISTENER 255    /* the listener field of a stream client's allocation */
+#define DP_STREAM_READ (256 * 1024) /* per-worker scratch a stream read lands in */
+/* Relayed bytes queued for a slow stream client beyond which relayed data is dropped. */
+#define DP_STREAM_TX_MAX (1024 * 1024)
 
 /* Counters of the data plane, summed over workers when read. */
 enum dp_stat {
@@ -33,6 +37,8 @@ enum dp_stat {
   DP_STAT_TRUNCATED,
   DP_STAT_RECV_CALLS,
   DP_STAT_SEND_CALLS,
+  DP_STAT_STREAM_DROPPED, /* relayed data not queued for a stream client that is too far behind */
+  DP_STAT_STREAMS,        /* TCP connections adopted (written by the JavaScript thread) */
   DP_STAT_COUNT
 };
 
@@ -56,6 +62,7 @@ struct dp_alloc {
   struct dp_channel *chans;
   int32_t next;      /* hash chain, or free list */
   int32_t relay[2];  /* relay slot per family (0 = IPv4, 1 = IPv6), -1 = none */
+  int32_t stream;    /* a stream client's connection slot (listener DP_STREAM_LISTENER), or -1 */
   uint32_t gen;
   uint16_t nperms, nchans;
   uint8_t listener, used;
@@ -68,6 +75,23 @@ struct dp_relay {
   int32_t next_free;
   uint32_t gen;
   uint8_t family, used;
+};
+
+/*
+ * A TCP client connection (stream.c). Its allocation is found through `alloc`; the bytes of an
+ * incomplete frame wait in `part` for the next read, the bytes to write in `tx`. Both buffers
+ * exist only while they hold something, so an idle connection costs this struct alone.
+ */
+struct dp_stream {
+  double js_id; /* the id JavaScript knows this client by, handed back with its frames */
+  int fd;       /* -1 once the worker ended it (end of stream, error, bad framing) */
+  int32_t alloc;
+  int32_t next_free;
+  uint32_t gen;
+  uint8_t used, dirty, js_dirty, want_out, paused, watched;
+  uint8_t *part, *tx;
+  uint32_t plen, pcap;
+  size_t tlen, tcap;
 };
 
 struct dp_plane;
@@ -89,6 +113,16 @@ struct dp_worker {
   int32_t nallocs, capallocs, free_alloc;
   int32_t *buckets;
   uint32_t nbuckets, count;
+  struct dp_stream *streams;
+  int32_t nstreams, capstreams, free_stream;
+  uint8_t *sbuf;          /* DP_STREAM_READ bytes, made with the first stream */
+  int32_t *dirty;         /* streams with bytes to write at the end of this wake-up */
+  int32_t ndirty, capdirty;
+  int32_t *pending;       /* adopted streams whose first bytes are still to split */
+  int32_t npending, cappending;
+  int32_t *paused;        /* streams not read while the queue to JavaScript is full */
+  int32_t npaused, cappaused;
+  int paused_any;         /* atomic: the JavaScript thread wakes the worker when it caught up */
   /* receive batch */
   uint8_t *rbuf;
   struct mmsghdr rmsg[DP_BATCH];
@@ -105,6 +139,7 @@ struct dp_worker {
   /* datagrams for JavaScript: this wake-up's records (worker only) */
   uint8_t *up;
   size_t uplen, upcount;
+  int upforced; /* the records hold a TCP client's: queued even beyond DP_UP_QUEUE */
   /*
    * The queue JavaScript reads (upmu): records from [qhead, qlen). At most one call into
    * JavaScript is scheduled per worker (qscheduled); while JavaScript is behind, the records of

@@ -17,8 +17,6 @@
 
 #include "plane.h"
 
-#define STAT(w, k, n) ((w)->stats[(k)] += (n))
-
 int64_t dp_now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
@@ -105,7 +103,7 @@ static int group_by_fd(struct dp_worker *w, int i) {
   return end;
 }
 
-static void flush_out(struct dp_worker *w) {
+void dp_flush_out(struct dp_worker *w) {
   int i = 0;
   while (i < w->nout) {
     int fd = w->outfd[i], j = group_by_fd(w, i);
@@ -129,7 +127,7 @@ static void flush_out(struct dp_worker *w) {
 /* Queues header + payload + padding to `to` out of `fd`; payload stays in the receive slot. */
 static void queue_send(struct dp_worker *w, int fd, const dp_addr *to, const uint8_t *header,
                        size_t header_len, const uint8_t *payload, size_t length, size_t pad) {
-  if (w->nout == DP_BATCH) flush_out(w);
+  if (w->nout == DP_BATCH) dp_flush_out(w);
   int k = w->nout++, v = 0;
   struct dp_out *o = &w->out[k];
   struct iovec *iov = w->siov[k];
@@ -151,14 +149,18 @@ static void queue_send(struct dp_worker *w, int fd, const dp_addr *to, const uin
 
 /* ---- passing datagrams up to JavaScript --------------------------------------------------- */
 
-/* Appends `n` bytes of records to the queue JavaScript reads; 0, or -1 when it is full. */
-static int enqueue_up(struct dp_worker *w, const uint8_t *bytes, size_t n) {
+/*
+ * Appends `n` bytes of records to the queue JavaScript reads; 0, or -1 when it is full. Records
+ * of TCP clients are never dropped (`force`): their bytes are gone from the stream once read, so
+ * the worker stops reading streams instead while the queue is full (stream.c).
+ */
+static int enqueue_up(struct dp_worker *w, const uint8_t *bytes, size_t n, int force) {
   if (w->qhead > 0 && w->qlen + n > w->qcap) {
     memmove(w->queue, w->queue + w->qhead, w->qlen - w->qhead);
     w->qlen -= w->qhead;
     w->qhead = 0;
   }
-  if (w->qlen + n > DP_UP_QUEUE) return -1;
+  if (w->qlen + n > DP_UP_QUEUE && !force) return -1;
   if (w->qlen + n > w->qcap) {
     size_t cap = w->qcap ? w->qcap : DP_UP_CHUNK;
     while (cap < w->qlen + n) cap *= 2;
@@ -180,7 +182,7 @@ static int enqueue_up(struct dp_worker *w, const uint8_t *bytes, size_t n) {
 void dp_flush_up(struct dp_worker *w) {
   if (w->uplen == 0) return;
   pthread_mutex_lock(&w->upmu);
-  int queued = enqueue_up(w, w->up, w->uplen) == 0;
+  int queued = enqueue_up(w, w->up, w->uplen, w->upforced) == 0;
   int call = queued && !w->qscheduled;
   if (call) w->qscheduled = 1;
   pthread_mutex_unlock(&w->upmu);
@@ -192,15 +194,17 @@ void dp_flush_up(struct dp_worker *w) {
   }
   w->uplen = 0;
   w->upcount = 0;
+  w->upforced = 0;
 }
 
 /*
  * Record layout (little endian), padded to 4 bytes:
- *   0 kind (0 listener, 1 relay) | 1 family (4, 6) | 2 port u16 | 4 length u32 | 8 id f64
- *   (listener index or relay id) | 16 address (16 bytes) | 32 worker u32 | 36 datagram
+ *   0 kind (DP_UP_LISTENER, DP_UP_RELAY, DP_UP_STREAM, DP_UP_STREAM_END) | 1 family (4, 6) | 2 port u16 | 4 length u32 | 8 id f64
+ *   (listener index, relay id or stream client id) | 16 address (16 bytes) | 32 worker u32 |
+ *   36 datagram (a stream's: one frame without padding; a stream end's: one byte, 1 = bad framing)
  */
-static void push_up(struct dp_worker *w, int kind, double id, const dp_addr *from,
-                    const uint8_t *p, size_t n) {
+void dp_push_up(struct dp_worker *w, int kind, double id, const dp_addr *from, const uint8_t *p,
+                size_t n) {
   size_t need = (DP_UP_RECORD + n + 3) & ~(size_t)3;
   if (w->uplen + need > DP_UP_CHUNK) dp_flush_up(w);
   uint8_t *r = w->up + w->uplen;
@@ -218,6 +222,7 @@ static void push_up(struct dp_worker *w, int kind, double id, const dp_addr *fro
   memcpy(r + DP_UP_RECORD, p, n);
   w->uplen += need;
   w->upcount++;
+  if (kind >= DP_UP_STREAM) w->upforced = 1;
   STAT(w, DP_STAT_UP_PACKETS, 1);
 }
 
@@ -225,37 +230,40 @@ static void push_up(struct dp_worker *w, int kind, double id, const dp_addr *fro
 
 static int family_index(const dp_addr *a) { return a->sa.sa_family == AF_INET6; }
 
+int dp_relay_from_client(struct dp_worker *w, struct dp_alloc *a, enum dp_client_kind kind,
+                         const struct dp_client_msg *m, int64_t now) {
+  if (kind == DP_PUNT || !a || a->expires_ms <= now) return 0;
+  const dp_addr *to;
+  if (kind == DP_CHANNEL_DATA) {
+    struct dp_channel *c = NULL;
+    for (uint16_t i = 0; i < a->nchans; i++)
+      if (a->chans[i].number == m->channel) c = &a->chans[i];
+    if (!c || c->expires_ms <= now) return 0;
+    to = &c->peer;
+  } else {
+    to = &m->peer;
+  }
+  int32_t relay = a->relay[family_index(to)];
+  struct dp_permission *perm = find_permission(a, to);
+  if (relay < 0 || !perm || perm->expires_ms <= now) return 0;
+  /* A peer on one of the server's own addresses may only be a live relay port: JavaScript knows
+   * which ports are live, so such Send indications go up (ChannelBind checked it already). */
+  if (kind == DP_SEND && perm->relay_ports_only) return 0;
+  queue_send(w, w->relays[relay].fd, to, NULL, 0, m->payload, m->length, 0);
+  a->from_client_bytes += m->length;
+  a->from_client_packets++;
+  STAT(w, DP_STAT_TO_PEER_PACKETS, 1);
+  STAT(w, DP_STAT_TO_PEER_BYTES, m->length);
+  return 1;
+}
+
 /* A datagram from a client on listening address `li`. */
 static void on_client(struct dp_worker *w, int li, const uint8_t *p, size_t n, const dp_addr *src,
                       int64_t now) {
   struct dp_client_msg m;
   enum dp_client_kind kind = dp_parse_client(p, n, &m);
   struct dp_alloc *a = kind == DP_PUNT ? NULL : dp_find_alloc(w, li, src);
-  if (!a || a->expires_ms <= now) goto up;
-  const dp_addr *to;
-  if (kind == DP_CHANNEL_DATA) {
-    struct dp_channel *c = NULL;
-    for (uint16_t i = 0; i < a->nchans; i++)
-      if (a->chans[i].number == m.channel) c = &a->chans[i];
-    if (!c || c->expires_ms <= now) goto up;
-    to = &c->peer;
-  } else {
-    to = &m.peer;
-  }
-  int32_t relay = a->relay[family_index(to)];
-  struct dp_permission *perm = find_permission(a, to);
-  if (relay < 0 || !perm || perm->expires_ms <= now) goto up;
-  /* A peer on one of the server's own addresses may only be a live relay port: JavaScript knows
-   * which ports are live, so such Send indications go up (ChannelBind checked it already). */
-  if (kind == DP_SEND && perm->relay_ports_only) goto up;
-  queue_send(w, w->relays[relay].fd, to, NULL, 0, m.payload, m.length, 0);
-  a->from_client_bytes += m.length;
-  a->from_client_packets++;
-  STAT(w, DP_STAT_TO_PEER_PACKETS, 1);
-  STAT(w, DP_STAT_TO_PEER_BYTES, m.length);
-  return;
-up:
-  push_up(w, 0, li, src, p, n);
+  if (!dp_relay_from_client(w, a, kind, &m, now)) dp_push_up(w, DP_UP_LISTENER, li, src, p, n);
 }
 
 static void random_txid(struct dp_worker *w, uint8_t out[12]) {
@@ -278,8 +286,8 @@ static void on_peer(struct dp_worker *w, int32_t slot, const uint8_t *p, size_t 
   struct dp_channel *c = NULL;
   for (uint16_t i = 0; i < a->nchans; i++)
     if (dp_same_addr(&a->chans[i].peer, src)) c = &a->chans[i];
-  int fd = w->lfd[a->listener];
   uint8_t header[DP_DATA_INDICATION_HEADER_MAX];
+  size_t hl, pad;
   if (c) {
     /* An expired binding still blocks its peer for a while: JavaScript decides (RFC 8656 §12). */
     if (c->expires_ms <= now) goto up;
@@ -287,13 +295,26 @@ static void on_peer(struct dp_worker *w, int32_t slot, const uint8_t *p, size_t 
     header[1] = (uint8_t)c->number;
     header[2] = (uint8_t)(n >> 8);
     header[3] = (uint8_t)n;
-    queue_send(w, fd, &a->client, header, 4, p, n, 0);
+    hl = 4;
+    /* Over a stream, ChannelData is padded to a multiple of 4 (RFC 8656 §12.5). */
+    pad = a->stream >= 0 ? (4 - n % 4) % 4 : 0;
   } else {
     if (n > DP_MAX_DATA_INDICATION) goto up;
     uint8_t txid[12];
     random_txid(w, txid);
-    size_t hl = dp_data_indication_header(header, txid, src, (uint32_t)n);
-    queue_send(w, fd, &a->client, header, hl, p, n, (4 - n % 4) % 4);
+    hl = dp_data_indication_header(header, txid, src, (uint32_t)n);
+    pad = (4 - n % 4) % 4;
+  }
+  if (a->listener == DP_STREAM_LISTENER) {
+    struct dp_stream *s = a->stream >= 0 ? &w->streams[a->stream] : NULL;
+    if (!s || s->fd < 0) return; /* the connection is gone: JavaScript ends the allocation */
+    if (dp_stream_queue(s, header, hl, p, n, pad, 1) < 0) {
+      STAT(w, DP_STAT_STREAM_DROPPED, 1);
+      return;
+    }
+    dp_stream_mark_dirty(w, a->stream);
+  } else {
+    queue_send(w, w->lfd[a->listener], &a->client, header, hl, p, n, pad);
   }
   a->to_client_bytes += n;
   a->to_client_packets++;
@@ -301,7 +322,7 @@ static void on_peer(struct dp_worker *w, int32_t slot, const uint8_t *p, size_t 
   STAT(w, DP_STAT_TO_CLIENT_BYTES, n);
   return;
 up:
-  push_up(w, 1, r->js_id, src, p, n);
+  dp_push_up(w, DP_UP_RELAY, r->js_id, src, p, n);
 }
 
 /* ---- the loop ----------------------------------------------------------------------------- */
@@ -316,7 +337,7 @@ up:
 static void drain_socket(struct dp_worker *w, int fd, int is_relay, int32_t id, int64_t now) {
   for (int round = 0; round < 4; round++) {
     if (w->rused == DP_BATCH) {
-      flush_out(w);
+      dp_flush_out(w);
       w->rused = 0;
     }
     int first = w->rused, room = DP_BATCH - first;
@@ -356,20 +377,29 @@ void *dp_worker_main(void *arg) {
     if (__atomic_load_n(&w->plane->stopping, __ATOMIC_ACQUIRE)) break;
     pthread_mutex_lock(&w->mu);
     int64_t now = dp_now_ms();
+    dp_stream_resume(w); /* streams paused while JavaScript was behind, once it caught up */
     for (int i = 0; i < n; i++) {
       uint64_t tag = ev[i].data.u64;
       int kind = (int)(tag >> 56);
       int32_t slot = (int32_t)(tag & 0xFFFFFF);
       uint32_t gen = (uint32_t)(tag >> 24);
-      if (kind == DP_TAG_LISTENER && slot < DP_MAX_LISTENERS && w->lfd[slot] >= 0) {
+      if (kind == DP_TAG_WAKE) {
+        uint64_t count;
+        if (read(w->wakefd, &count, sizeof count) < 0) { /* already drained */ }
+        dp_stream_split_pending(w, now);
+      } else if (kind == DP_TAG_LISTENER && slot < DP_MAX_LISTENERS && w->lfd[slot] >= 0) {
         drain_socket(w, w->lfd[slot], 0, slot, now);
       } else if (kind == DP_TAG_RELAY && slot < w->nrelays) {
         /* The relay may have been closed (and its slot reused) since epoll_wait returned. */
         struct dp_relay *r = &w->relays[slot];
         if (r->used && (r->gen & 0xFFFFFFFF) == gen) drain_socket(w, r->fd, 1, slot, now);
+      } else if (kind == DP_TAG_STREAM && dp_stream_at(w, slot, gen & 0xFFFFF)) {
+        if (ev[i].events & EPOLLOUT) dp_stream_write(w, slot, 1);
+        if ((ev[i].events & ~EPOLLOUT) && w->streams[slot].fd >= 0) dp_stream_readable(w, slot, now);
       }
     }
-    flush_out(w); /* everything this wake-up relayed: one sendmmsg per sending socket */
+    dp_flush_out(w); /* everything this wake-up relayed: one sendmmsg per sending socket */
+    dp_stream_flush_dirty(w); /* and one write per stream client */
     w->rused = 0;
     pthread_mutex_unlock(&w->mu);
     dp_flush_up(w);

@@ -35,6 +35,7 @@ import { RequestContext } from './request-context.js';
 import { countKey, createStats } from './stats.js';
 import type { TurnStats } from './stats.js';
 import type { ClientRef, IgnoreReason, RelayBoundResult, TurnAction } from './types.js';
+import { TRANSPORT_INDEX } from './types.js';
 
 /** Dependencies of the core: the clocks and the hash primitives. */
 export interface TurnCoreDeps {
@@ -224,17 +225,18 @@ export class TurnServerCore {
       toClientBytes: number;
       toClientPackets: number;
     },
+    transport: 'udp' | 'tcp' = 'udp',
   ): void {
     const allocation = this.#state.allocations.get(clientKey);
     if (allocation) {
       allocation.bytesFromClient += c.fromClientBytes;
       allocation.bytesToClient += c.toClientBytes;
     }
-    const udp = 0; // TRANSPORT_INDEX.udp: the native plane serves UDP clients only
-    this.stats.bytesToPeer[udp] += c.fromClientBytes;
-    this.stats.packetsToPeer[udp] += c.fromClientPackets;
-    this.stats.bytesToClient[udp] += c.toClientBytes;
-    this.stats.packetsToClient[udp] += c.toClientPackets;
+    const t = TRANSPORT_INDEX[transport]; // the native plane serves UDP and plain TCP clients
+    this.stats.bytesToPeer[t] += c.fromClientBytes;
+    this.stats.packetsToPeer[t] += c.fromClientPackets;
+    this.stats.bytesToClient[t] += c.toClientBytes;
+    this.stats.packetsToClient[t] += c.toClientPackets;
   }
 
   /** The driver bound (or failed to bind) the relay sockets of a pending Allocate. */

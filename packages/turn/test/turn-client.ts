@@ -160,6 +160,16 @@ export class TestTurnClient {
     return frame;
   }
 
+  /** Waits for the next STUN indication (a Data indication, …). */
+  async nextIndication(timeoutMs = 5000): Promise<StunMessage> {
+    const frame = await this.#next(
+      (f) => f.kind === 'stun' && f.msg.messageClass === MessageClass.Indication,
+      timeoutMs,
+    );
+    if (frame.kind !== 'stun') throw new Error('unreachable');
+    return frame.msg;
+  }
+
   async #transact(method: number, attributes: AttributeEntry[]): Promise<StunMessage> {
     const transactionId = newTransactionId();
     const all = [...attributes];

@@ -21,7 +21,7 @@ export const DATA_PLANE_OPTIONS: readonly TurnOptionSpec[] = [
   str(
     'data-plane',
     'relay',
-    ['<mode>', 'UDP data plane: native (C addon, batched, a thread per CPU), js, or auto.'],
+    ['<mode>', 'UDP and TCP data plane: native (C addon, batched, a thread per CPU), js, or auto.'],
     (d, v, at) => {
       d.dataPlane = parseDataPlaneValue(at, v);
     },

@@ -169,7 +169,7 @@ function dataPlaneMetrics(registry: client.Registry, read: () => DataPlaneStats 
   counter(
     registry,
     'cloudproxy_turn_dataplane_packets_total',
-    'Datagrams seen by the native data plane: received, relayed in C (to_peer, to_client), passed up to JavaScript, dropped.',
+    "Datagrams (and TCP clients' frames) seen by the native data plane: received, relayed in C (to_peer, to_client), passed up to JavaScript, dropped.",
     ['event'],
     (set) => {
       const s = read();
@@ -181,6 +181,17 @@ function dataPlaneMetrics(registry: client.Registry, read: () => DataPlaneStats 
       set({ event: 'passed_up_dropped' }, s.passedUpDropped);
       set({ event: 'send_error' }, s.sendErrors);
       set({ event: 'truncated' }, s.truncated);
+      set({ event: 'stream_dropped' }, s.streamDropped);
+    },
+  );
+  counter(
+    registry,
+    'cloudproxy_turn_dataplane_streams_total',
+    'TCP client connections handed over to the native data plane.',
+    [],
+    (set) => {
+      const s = read();
+      if (s) set({}, s.streamsAdopted);
     },
   );
   counter(

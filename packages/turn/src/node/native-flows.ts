@@ -23,19 +23,28 @@ import type { Allocation } from '../allocation.js';
 import type { TurnServerCore } from '../server-core.js';
 import type { NativeRelays } from './native-relays.js';
 
-/** Where a UDP client on the native plane is: listener, worker thread, address. */
+/** Where a client of the native plane is: listener, worker thread, address (or stream). */
 export interface NativeClientPlace {
+  readonly transport: 'udp' | 'tcp';
   readonly listener: number;
   readonly worker: number;
   readonly ip: string;
   readonly port: number;
+  /** A TCP client's stream handle (then listener, ip and port are not used). */
+  readonly stream?: number | undefined;
 }
 
 interface Entry {
   readonly handle: number;
+  readonly transport: 'udp' | 'tcp';
   readonly relayIds: readonly number[];
   /** The allocation's expiry when it was last written (core clock). */
   expiresAtMs: number;
+}
+
+/** The method of a STUN message type (RFC 5389 §6: the class bits C0 and C1 taken out). */
+export function stunMethod(type: number): number {
+  return (type & 0x000f) | ((type & 0x00e0) >> 1) | ((type & 0x3e00) >> 2);
 }
 
 /** STUN methods whose request may end an allocation (RFC 8656 §7.2, §7.3). */
@@ -71,14 +80,16 @@ export class NativeFlows {
     const entry = this.#byClient.get(clientKey);
     if (!entry) return;
     if (method === ALLOCATE || method === REFRESH || entry.expiresAtMs <= this.#core.nowMs()) {
-      this.#add(clientKey, this.#plane.take(entry.handle));
+      this.#add(clientKey, entry, this.#plane.take(entry.handle));
     }
   }
 
   /** Adds what every allocation relayed natively to the core, in one call. */
   collectAll(): void {
     this.#plane.takeAll((handle, counts) => {
-      this.#add(this.#clientByHandle.get(handle), counts);
+      const clientKey = this.#clientByHandle.get(handle);
+      const entry = clientKey === undefined ? undefined : this.#byClient.get(clientKey);
+      this.#add(clientKey ?? '', entry, counts);
     });
   }
 
@@ -100,7 +111,12 @@ export class NativeFlows {
       return;
     }
     const relayIds = allocation.relays.map((r) => r.relayId);
-    this.#byClient.set(clientKey, { handle, relayIds, expiresAtMs: allocation.expiresAtMs });
+    this.#byClient.set(clientKey, {
+      handle,
+      transport: place.transport,
+      relayIds,
+      expiresAtMs: allocation.expiresAtMs,
+    });
     this.#clientByHandle.set(handle, clientKey);
     for (const id of relayIds) this.#clientByRelay.set(id, clientKey);
   }
@@ -116,12 +132,12 @@ export class NativeFlows {
     this.#byClient.delete(clientKey);
     this.#clientByHandle.delete(entry.handle);
     for (const id of entry.relayIds) this.#clientByRelay.delete(id);
-    this.#add(clientKey, this.#plane.unprogram(entry.handle));
+    this.#add(clientKey, entry, this.#plane.unprogram(entry.handle));
   }
 
-  #add(clientKey: string | undefined, counts: NativeCounts | undefined): void {
+  #add(clientKey: string, entry: Entry | undefined, counts: NativeCounts | undefined): void {
     if (!counts || (counts.fromClientPackets === 0 && counts.toClientPackets === 0)) return;
-    this.#core.addRelayedCounts(clientKey ?? '', counts);
+    this.#core.addRelayedCounts(clientKey, counts, entry?.transport ?? 'udp');
   }
 }
 
@@ -156,6 +172,7 @@ function toEntry(
   }
   return {
     worker: place.worker,
+    stream: place.stream,
     listener: place.listener,
     clientIp: place.ip,
     clientPort: place.port,

@@ -11,9 +11,10 @@ import type { TransportAddress } from '@cloudproxy/stun';
 import type { DataPlane, DataPlaneAddon, PassedUpPacket } from '@cloudproxy/dataplane';
 import type { TurnServerCore } from '../server-core.js';
 import type { ClientRef, ClientSink, RelayBoundResult, RelayRequest } from '../types.js';
-import { NativeFlows } from './native-flows.js';
+import { NativeFlows, stunMethod } from './native-flows.js';
 import type { NativeClientPlace } from './native-flows.js';
 import { NativeRelays } from './native-relays.js';
+import { NativeStreamClient, NativeStreams } from './native-streams.js';
 import type { RelayAddress } from './relay-pool.js';
 import { forwardChannelData } from './udp-listener.js';
 import type { ActionRunner } from './udp-listener.js';
@@ -23,11 +24,6 @@ export type NativePeerHandler = (relayId: number, data: Buffer, ip: string, port
 
 const SYNC_INTERVAL_MS = 1000;
 
-/** The method of a STUN message type (RFC 5389 §6: the class bits C0 and C1 taken out). */
-function stunMethod(type: number): number {
-  return (type & 0x000f) | ((type & 0x00e0) >> 1) | ((type & 0x3e00) >> 2);
-}
-
 /** NativeUdp opens the native plane and connects it to the core. */
 export class NativeUdp {
   readonly plane: DataPlane;
@@ -35,6 +31,8 @@ export class NativeUdp {
   readonly #run: ActionRunner;
   readonly #relays: NativeRelays;
   readonly #flows: NativeFlows;
+  /** TCP clients the addon serves. */
+  readonly streams: NativeStreams;
   readonly #onPeer: NativePeerHandler;
   readonly #locals: TransportAddress[] = [];
   readonly #timer: NodeJS.Timeout;
@@ -75,6 +73,7 @@ export class NativeUdp {
       onSendError: options.onSendError,
     });
     this.#flows = new NativeFlows(this.plane, this.#core, this.#relays);
+    this.streams = new NativeStreams(this.plane, this.#core, this.#run, this.#flows);
     // Usage and metrics read the core's counters: bring the native ones in every second.
     this.#timer = setInterval(() => {
       this.#flows.collectAll();
@@ -105,15 +104,15 @@ export class NativeUdp {
   }
 
   /**
-   * Opens the relays of an Allocate in the addon. A UDP client's live on the worker that serves
-   * it (the fast path needs them there); a TCP/TLS client's on the workers in turn: they have no
-   * table entry, so the worker reads them in batches and passes every datagram up.
+   * Opens the relays of an Allocate in the addon. A UDP client's, and a TCP client's the addon
+   * serves, live on the worker that serves it (the fast path needs them there); a TLS client's
+   * (or a TCP one served by JavaScript) on the workers in turn: they have no table entry, so
+   * the worker reads them in batches and passes every datagram up.
    */
   openRelay(client: ClientRef, request: RelayRequest): Promise<RelayBoundResult> {
-    const worker =
-      client instanceof NativeClient
-        ? client.worker
-        : this.#nextStreamWorker++ % this.plane.threads;
+    const worker = isNativePlace(client)
+      ? client.worker
+      : this.#nextStreamWorker++ % this.plane.threads;
     return this.#relays.open(request, worker);
   }
 
@@ -136,12 +135,17 @@ export class NativeUdp {
   /** Stops the threads and closes every native socket. */
   close(): void {
     clearInterval(this.#timer);
+    this.streams.closeAll();
     this.#flows.collectAll();
     this.#relays.closeAll();
     this.plane.close();
   }
 
   #onPacket(packet: PassedUpPacket): void {
+    if (packet.source === 'stream' || packet.source === 'stream-end') {
+      this.streams.onRecord(packet);
+      return;
+    }
     const ip = formatIpAddress(packet.address) ?? '';
     if (packet.source === 'peer') {
       this.#onPeer(packet.id, packet.data, ip, packet.port);
@@ -165,6 +169,11 @@ export class NativeUdp {
     this.#run(this.#core.handleClientPacket(client, data));
     if (request) this.#flows.sync(key, client);
   }
+}
+
+/** Whether a client is served by the addon (a UDP client, or a TCP client it adopted). */
+function isNativePlace(client: ClientRef): client is ClientRef & NativeClientPlace {
+  return client instanceof NativeClient || client instanceof NativeStreamClient;
 }
 
 /**

@@ -12,6 +12,7 @@ import type { TurnServerCore } from '../server-core.js';
 import type { ClientRef, ClientSink } from '../types.js';
 import { PROXY_V2_SIGNATURE } from '../proxy-protocol.js';
 import { httpRefusal, looksLikeHttpRequest } from './http-refusal.js';
+import type { NativeStreams } from './native-streams.js';
 import type { ActionRunner } from './udp-listener.js';
 
 /** Bytes queued for a slow client beyond which relayed data is dropped (control messages are not). */
@@ -36,12 +37,19 @@ export interface StreamConnectionsOptions {
   readonly onDropped: (reason: StreamDropReason) => void;
   /** The HTTPS port to name when an HTTP request arrives on a TURN port, if there is one. */
   readonly httpsPort?: (() => number | undefined) | undefined;
+  /**
+   * The native data plane's TCP clients, when it runs: plain TCP connections are handed over to
+   * it once their first bytes passed the checks (docs/data-plane.md).
+   */
+  readonly native?: (() => NativeStreams | undefined) | undefined;
 }
 
 /** StreamConnections owns the open TURN stream connections of one listener (or adopter). */
 export class StreamConnections {
   readonly #options: StreamConnectionsOptions;
   readonly #sockets = new Map<string, net.Socket>();
+  /** Connections handed over to the native data plane: their close functions. */
+  readonly #native = new Map<string, () => void>();
   #next = 1;
 
   constructor(options: StreamConnectionsOptions) {
@@ -50,7 +58,7 @@ export class StreamConnections {
 
   /** Number of open connections. */
   get count(): number {
-    return this.#sockets.size;
+    return this.#sockets.size + this.#native.size;
   }
 
   /**
@@ -82,6 +90,7 @@ export class StreamConnections {
       if (!started) {
         started = true;
         if (!this.#firstChunkIsStun(socket, chunk)) return;
+        if (transport === 'tcp' && this.#handOver(socket, chunk, client)) return;
       }
       try {
         framer.push(chunk);
@@ -105,11 +114,43 @@ export class StreamConnections {
   /** Closes the connection of client `key`, if it is one of this set's. */
   closeClient(key: string): void {
     this.#sockets.get(key)?.destroy();
+    this.#native.get(key)?.();
   }
 
   /** Closes every open connection. */
   destroyAll(): void {
     for (const socket of this.#sockets.values()) socket.destroy();
+    for (const close of [...this.#native.values()]) close();
+  }
+
+  /**
+   * Hands a plain TCP client to the native data plane, with the bytes read so far (this chunk
+   * and anything buffered behind it); false when there is no plane or it cannot take the
+   * socket, and JavaScript goes on serving it.
+   */
+  #handOver(socket: net.Socket, chunk: Buffer, client: ClientRef): boolean {
+    const native = this.#options.native?.();
+    if (!native) return false;
+    socket.pause();
+    const rest = socket.read() as Buffer | null;
+    const bytes = rest ? Buffer.concat([chunk, rest]) : chunk;
+    const close = native.adopt(socket, {
+      key: client.key,
+      remote: client.remote,
+      local: client.local,
+      bytes,
+      idleTimeoutMs: this.#options.idleTimeoutMs,
+      onDropped: this.#options.onDropped,
+      onEnd: () => this.#native.delete(client.key),
+    });
+    if (!close) {
+      if (rest) socket.unshift(rest);
+      socket.resume();
+      return false;
+    }
+    this.#sockets.delete(client.key);
+    this.#native.set(client.key, close);
+    return true;
   }
 
   /**

@@ -11,7 +11,7 @@ import type { TurnServerCore } from '../server-core.js';
 import { proxiedClient, readProxyHeader } from './proxy-protocol-reader.js';
 import type { ProxySources } from './proxy-protocol-reader.js';
 import { StreamConnections } from './stream-connections.js';
-import type { StreamDropReason } from './stream-connections.js';
+import type { StreamConnectionsOptions, StreamDropReason } from './stream-connections.js';
 import type { ActionRunner } from './udp-listener.js';
 import { withTlsPolicy } from './tls-policy.js';
 
@@ -34,6 +34,8 @@ export interface StreamListenerOptions {
   readonly proxySources?: ProxySources | undefined;
   /** The HTTPS port named in the answer to an HTTP request, if the node has one. */
   readonly httpsPort?: (() => number | undefined) | undefined;
+  /** The native data plane's TCP clients, when it runs (plain TCP listeners hand over to it). */
+  readonly native?: StreamConnectionsOptions['native'];
 }
 
 /** StreamListener owns one TCP or TLS listening socket. */
@@ -57,6 +59,7 @@ export class StreamListener {
       idleTimeoutMs: options.idleTimeoutMs,
       onDropped: options.onDropped,
       httpsPort: options.httpsPort,
+      native: options.tls ? undefined : options.native,
     });
     this.#tls = options.tls ? this.#tlsServer(options.tls) : undefined;
     this.server = net.createServer({ noDelay: true, pauseOnConnect: false }, (socket) => {
@@ -129,6 +132,12 @@ export class StreamListener {
   }
 
   #onConnection(socket: net.Socket): void {
+    // The server's own count misses connections handed over to the native data plane.
+    if (this.#connections.count >= this.#options.maxConnections) {
+      this.#options.onDropped('connection-limit');
+      socket.destroy();
+      return;
+    }
     if (this.#options.proxySources?.has(socket.remoteAddress) !== true) {
       this.#serve(socket, undefined);
       return;

@@ -318,6 +318,7 @@ export class TurnServer {
       },
       proxySources: this.#proxySources,
       httpsPort: () => this.#httpsPort,
+      native: () => this.#relays.native?.streams,
     });
     this.#streams.push(listener);
     const bound = await listener.listen(ip, port);

@@ -1,0 +1,199 @@
+/**
+ * NativeStreams: TCP clients served by the native data plane. StreamConnections accepts the
+ * connection and checks its first bytes as for any stream; then the addon takes the descriptor
+ * over (DataPlane.adoptStream) and the JavaScript socket is closed without ending the
+ * connection. The worker splits the stream into frames, relays ChannelData and Send indications
+ * of programmed allocations itself, writes what peers send back, and passes every other frame
+ * up; those arrive here and go through the core as on the JavaScript path, and after each
+ * request the allocation is mirrored into the addon's table (NativeFlows), keyed by the stream.
+ * docs/data-plane.md.
+ * @module
+ */
+import type net from 'node:net';
+import type { DataPlane, PassedUpPacket } from '@cloudproxy/dataplane';
+import type { TransportAddress } from '@cloudproxy/stun';
+import type { TurnServerCore } from '../server-core.js';
+import type { ClientRef, ClientSink } from '../types.js';
+import { stunMethod } from './native-flows.js';
+import type { NativeClientPlace, NativeFlows } from './native-flows.js';
+import type { StreamDropReason } from './stream-connections.js';
+import { forwardChannelData } from './udp-listener.js';
+import type { ActionRunner } from './udp-listener.js';
+
+/** Bytes a handed-over socket may already have read (the addon's limit: half its read buffer). */
+const MAX_HANDED_OVER_BYTES = 128 * 1024;
+const PADDING = new Uint8Array(3);
+
+/** What StreamConnections hands over with a socket. */
+export interface StreamHandover {
+  readonly key: string;
+  readonly remote: TransportAddress;
+  readonly local: TransportAddress;
+  /** The bytes read so far, first-chunk checks passed. */
+  readonly bytes: Buffer;
+  readonly idleTimeoutMs: number;
+  readonly onDropped: (reason: StreamDropReason) => void;
+  /** Called once when the connection has ended (whoever ended it). */
+  readonly onEnd: () => void;
+}
+
+/** NativeStreams owns the TCP clients the addon serves. */
+export class NativeStreams {
+  readonly #plane: DataPlane;
+  readonly #core: TurnServerCore;
+  readonly #run: ActionRunner;
+  readonly #flows: NativeFlows;
+  readonly #byId = new Map<number, NativeStreamClient>();
+  #nextId = 1;
+  #nextWorker = 0;
+
+  constructor(plane: DataPlane, core: TurnServerCore, run: ActionRunner, flows: NativeFlows) {
+    this.#plane = plane;
+    this.#core = core;
+    this.#run = run;
+    this.#flows = flows;
+  }
+
+  /** Connections the addon serves. */
+  get size(): number {
+    return this.#byId.size;
+  }
+
+  /**
+   * Hands a TCP socket to the addon; returns the client's close function, or undefined when the
+   * socket cannot be handed over (no descriptor, too much read already, addon refused): the
+   * caller then serves it itself. On success the socket is destroyed here, in the same turn:
+   * its descriptor closes, the connection stays with the addon's duplicate.
+   */
+  adopt(socket: net.Socket, handover: StreamHandover): (() => void) | undefined {
+    const fd = descriptorOf(socket);
+    if (fd === undefined || handover.bytes.length > MAX_HANDED_OVER_BYTES) return undefined;
+    const id = this.#nextId++;
+    const worker = this.#nextWorker++ % this.#plane.threads;
+    const handle = this.#plane.adoptStream(worker, fd, id, handover.bytes);
+    if (handle === undefined) return undefined;
+    socket.removeAllListeners('close');
+    socket.removeAllListeners('data');
+    socket.setTimeout(0);
+    socket.destroy();
+    const client = new NativeStreamClient(this.#plane, id, handle, worker, handover);
+    this.#byId.set(id, client);
+    client.idle = setTimeout(() => {
+      this.#idle(client);
+    }, handover.idleTimeoutMs);
+    client.idle.unref();
+    return () => {
+      this.#end(client, undefined, true);
+    };
+  }
+
+  /** A record the addon passed up for a stream ('stream' or 'stream-end'). */
+  onRecord(packet: PassedUpPacket): void {
+    const client = this.#byId.get(packet.id);
+    if (!client) return;
+    if (packet.source === 'stream-end') {
+      this.#end(client, packet.data[0] === 1 ? 'malformed' : undefined, false);
+      return;
+    }
+    client.idle?.refresh();
+    const data = packet.data;
+    const first = data[0] ?? 0;
+    if (first >= 0x40 && first <= 0x7f) {
+      // ChannelData the fast path did not relay (no allocation in the table, capped, expired).
+      forwardChannelData(this.#core, client.key, data);
+      return;
+    }
+    const type = (first << 8) | (data[1] ?? 0);
+    const request = first < 0x40 && (type & 0x0110) === 0;
+    if (request) this.#flows.collectBefore(client.key, stunMethod(type));
+    this.#run(this.#core.handleClientPacket(client, data));
+    if (request && this.#byId.has(client.id)) this.#flows.sync(client.key, client);
+  }
+
+  /** Closes every connection. */
+  closeAll(): void {
+    for (const client of [...this.#byId.values()]) this.#end(client, undefined, true);
+  }
+
+  /** Idle check: a connection without an allocation is closed, as on the JavaScript path. */
+  #idle(client: NativeStreamClient): void {
+    if (this.#core.hasAllocation(client.key)) client.idle?.refresh();
+    else this.#end(client, undefined, true);
+  }
+
+  /**
+   * Ends a client once: frees its handle (closing the connection if still open) and tells the
+   * core, a turn later when the server asked for it (as a socket's 'close' event would).
+   */
+  #end(client: NativeStreamClient, reason: StreamDropReason | undefined, later: boolean): void {
+    if (!this.#byId.delete(client.id)) return;
+    clearTimeout(client.idle);
+    this.#plane.closeStream(client.handle);
+    if (reason) client.handover.onDropped(reason);
+    client.handover.onEnd();
+    const closed = (): void => {
+      this.#run(this.#core.handleClientClosed(client));
+    };
+    if (later) process.nextTick(closed);
+    else closed();
+  }
+}
+
+/** The descriptor of a connected TCP socket (Linux), or undefined. */
+function descriptorOf(socket: net.Socket): number | undefined {
+  const handle = (socket as unknown as { _handle?: { fd?: unknown } })._handle;
+  const fd = handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
+}
+
+/** A TCP client of the addon: its ClientRef, its sink and its place in the table in one. */
+export class NativeStreamClient implements ClientRef, ClientSink, NativeClientPlace {
+  readonly transport = 'tcp';
+  readonly id: number;
+  readonly key: string;
+  readonly remote: TransportAddress;
+  readonly local: TransportAddress;
+  readonly handle: number;
+  readonly worker: number;
+  readonly handover: StreamHandover;
+  /** A stream's allocation is keyed by its handle: no listener or address. */
+  readonly listener = 0;
+  readonly ip = '';
+  readonly port = 0;
+  idle: NodeJS.Timeout | undefined;
+  readonly #plane: DataPlane;
+
+  constructor(plane: DataPlane, id: number, handle: number, worker: number, h: StreamHandover) {
+    this.#plane = plane;
+    this.id = id;
+    this.key = h.key;
+    this.remote = h.remote;
+    this.local = h.local;
+    this.handle = handle;
+    this.worker = worker;
+    this.handover = h;
+  }
+
+  get stream(): number {
+    return this.handle;
+  }
+
+  get sink(): ClientSink {
+    return this;
+  }
+
+  send(bytes: Uint8Array): void {
+    this.#plane.sendToStream(this.handle, bytes, false);
+  }
+
+  sendChannelData(channelNumber: number, payload: Uint8Array): void {
+    const padded = (payload.length + 3) & ~3;
+    const frame = Buffer.allocUnsafe(4 + padded);
+    frame.writeUInt16BE(channelNumber, 0);
+    frame.writeUInt16BE(payload.length, 2);
+    frame.set(payload, 4);
+    frame.set(PADDING.subarray(0, padded - payload.length), 4 + payload.length);
+    if (this.#plane.sendToStream(this.handle, frame, true) === 'dropped')
+      this.handover.onDropped('overload');
+  }
+}

@@ -1,0 +1,248 @@
+/**
+ * TURN over plain TCP on both data planes: on the native plane the addon takes each connection
+ * over once its first bytes pass the checks (native-streams.ts), and every rule the JavaScript
+ * path keeps must hold there too: padding both ways, Send/Data, the connection limit, the idle
+ * timeout, revocation, bad framing after the handover, and byte counts per transport.
+ */
+import dgram from 'node:dgram';
+import { once } from 'node:events';
+import net from 'node:net';
+import { loadDataPlane } from '@cloudproxy/dataplane';
+import {
+  MessageClass,
+  Method,
+  MessageClass as Class,
+  attr,
+  data as dataAttr,
+  encodeMessage,
+  newTransactionId,
+  xorPeerAddress,
+} from '@cloudproxy/stun';
+import { nodeStunCrypto } from '@cloudproxy/stun/node-crypto';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { TurnServer } from '../src/node/turn-server.js';
+import { TestTurnClient } from './turn-client.js';
+
+const PLANES: ('js' | 'native')[] = ['js', ...(loadDataPlane() ? (['native'] as const) : [])];
+const TCP = 1; // TRANSPORT_INDEX.tcp
+
+describe.each(PLANES)('TURN over TCP on the %s data plane', (plane) => {
+  let server: TurnServer;
+  let port = 0;
+  let peer: dgram.Socket;
+  const open: net.Socket[] = [];
+  const clients: TestTurnClient[] = [];
+
+  beforeAll(async () => {
+    server = new TurnServer({
+      realm: 'example.org',
+      auth: { users: { alice: 'wonderland', bob: 'builder' } },
+      listeningIps: ['127.0.0.1'],
+      listeningPort: 0,
+      noTls: true,
+      peerPolicy: { allowLoopbackPeers: true },
+      dataPlane: plane,
+      maxTcpConnections: 4,
+      tcpIdleTimeoutS: 1,
+    });
+    for (const a of await server.listen()) if (a.transport === 'tcp') port = a.port;
+    peer = dgram.createSocket('udp4');
+    peer.bind(0, '127.0.0.1');
+    await once(peer, 'listening');
+    peer.on('message', (msg, rinfo) => peer.send(msg, rinfo.port, rinfo.address));
+  });
+
+  afterEach(() => {
+    for (const c of clients.splice(0)) c.close();
+    for (const s of open.splice(0)) s.destroy();
+  });
+
+  afterAll(async () => {
+    await server.close();
+    peer.close();
+  });
+
+  const peerAddress = () => ({
+    family: 4 as const,
+    address: '127.0.0.1',
+    port: peer.address().port,
+  });
+
+  async function connect(user = 'alice', pass = 'wonderland'): Promise<TestTurnClient> {
+    const client = await TestTurnClient.connect('tcp', port, { user, pass });
+    clients.push(client);
+    return client;
+  }
+
+  /** A raw connection: its bytes, and a promise that settles when the server closes it. */
+  async function raw(): Promise<{ socket: net.Socket; closed: Promise<void>; bytes: Buffer[] }> {
+    const socket = net.connect(port, '127.0.0.1');
+    open.push(socket);
+    await once(socket, 'connect');
+    const bytes: Buffer[] = [];
+    socket.on('data', (b: Buffer) => bytes.push(b));
+    socket.on('error', () => undefined);
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    return { socket, closed, bytes };
+  }
+
+  function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+    return Promise.race([
+      promise,
+      new Promise<T>((_, reject) =>
+        setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms),
+      ),
+    ]);
+  }
+
+  /** Resolves once `condition` holds (checked every 20 ms), or fails after `ms`. */
+  async function eventually(condition: () => boolean, ms: number, what: string): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (!condition()) {
+      if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  const adopted = () => server.gauges.dataPlane()?.streamsAdopted ?? 0;
+
+  it('relays ChannelData of every length both ways, padded on the stream', async () => {
+    const before = adopted();
+    const client = await connect();
+    await client.allocate();
+    expect((await client.channelBind(0x4001, peerAddress())).messageClass).toBe(
+      MessageClass.SuccessResponse,
+    );
+    for (const length of [0, 1, 2, 3, 5, 1199, 1200]) {
+      const payload = new Uint8Array(length).map((_, i) => (i * 7 + length) & 0xff);
+      client.sendChannelData(0x4001, payload, true);
+      const back = await client.nextChannelData();
+      expect(back.channel).toBe(0x4001);
+      expect(back.data).toEqual(payload);
+    }
+    if (plane === 'native') expect(adopted() - before).toBe(1);
+  });
+
+  it('relays Send indications and answers with Data indications', async () => {
+    const client = await connect();
+    await client.allocate();
+    const perm = await client.request(Method.CreatePermission, [
+      attr(xorPeerAddress, peerAddress()),
+    ]);
+    expect(perm.messageClass).toBe(MessageClass.SuccessResponse);
+    const send = encodeMessage(
+      {
+        method: Method.Send,
+        messageClass: Class.Indication,
+        transactionId: newTransactionId(),
+        attributes: [
+          attr(xorPeerAddress, peerAddress()),
+          attr(dataAttr, new Uint8Array([9, 8, 7])),
+        ],
+      },
+      nodeStunCrypto,
+    );
+    client.sendRaw(send);
+    const indication = await client.nextIndication();
+    expect(indication.method).toBe(Method.Data);
+    expect(new Uint8Array(indication.get(dataAttr)!)).toEqual(new Uint8Array([9, 8, 7]));
+  });
+
+  it('counts what it relays under transport tcp', async () => {
+    const stats = server.core.stats;
+    const toPeer = stats.packetsToPeer[TCP];
+    const client = await connect();
+    await client.allocate();
+    await client.channelBind(0x4002, peerAddress());
+    for (let i = 0; i < 5; i++) {
+      client.sendChannelData(0x4002, new Uint8Array([i]), true);
+      await client.nextChannelData();
+    }
+    server.listAllocations(); // brings the native plane's counts in
+    expect(stats.packetsToPeer[TCP] - toPeer).toBeGreaterThanOrEqual(5);
+  });
+
+  it('closes a connection that breaks framing after its first request', async () => {
+    const dropped = () => server.gauges.droppedByDriver().get('malformed') ?? 0;
+    const before = dropped();
+    const client = await connect();
+    await client.allocate();
+    const { socket, closed } = await raw();
+    // A valid Binding request first (it passes the first-bytes check), then garbage.
+    socket.write(
+      encodeMessage(
+        {
+          method: Method.Binding,
+          messageClass: Class.Request,
+          transactionId: newTransactionId(),
+          attributes: [],
+        },
+        nodeStunCrypto,
+      ),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    socket.write(Buffer.from([0xc0, 0, 0, 4, 1, 2, 3, 4]));
+    await within(closed, 3000, 'close after bad framing');
+    // The addon closes the connection, then tells JavaScript: the count may come a moment later.
+    await eventually(() => dropped() - before === 1, 3000, 'malformed counted');
+    // The other client is unaffected.
+    await client.channelBind(0x4003, peerAddress());
+    client.sendChannelData(0x4003, new Uint8Array([1]), true);
+    expect((await client.nextChannelData()).data).toEqual(new Uint8Array([1]));
+  });
+
+  it('closes an idle connection without an allocation, and keeps one with an allocation', async () => {
+    const idle = await raw();
+    idle.socket.write(
+      encodeMessage(
+        {
+          method: Method.Binding,
+          messageClass: Class.Request,
+          transactionId: newTransactionId(),
+          attributes: [],
+        },
+        nodeStunCrypto,
+      ),
+    );
+    const client = await connect();
+    await client.allocate();
+    await within(idle.closed, 4000, 'idle close');
+    expect(Buffer.concat(idle.bytes).length).toBeGreaterThan(20); // it was answered first
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await client.channelBind(0x4004, peerAddress());
+    client.sendChannelData(0x4004, new Uint8Array([4]), true);
+    expect((await client.nextChannelData()).data).toEqual(new Uint8Array([4]));
+  });
+
+  it('refuses connections beyond --max-tcp-connections, counting handed-over ones', async () => {
+    const limited = () => server.gauges.droppedByDriver().get('connection-limit') ?? 0;
+    const before = limited();
+    const held: TestTurnClient[] = [];
+    for (let i = 0; i < 4; i++) {
+      const c = await connect();
+      await c.allocate();
+      held.push(c);
+    }
+    const extra = await raw();
+    await within(extra.closed, 3000, 'refused connection');
+    expect(limited() - before).toBe(1);
+    for (const c of held) c.close();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const again = await connect();
+    await again.allocate();
+  });
+
+  it('closes the connection of a revoked allocation', async () => {
+    const client = await connect('bob', 'builder');
+    await client.allocate();
+    const { socket } = await raw(); // only to keep the count of open sockets honest
+    socket.destroy();
+    const count = server.gauges.tcpConnections();
+    expect(server.revokeAllocations((user) => user === 'bob')).toBe(1);
+    await eventually(
+      () => server.gauges.tcpConnections() < count,
+      3000,
+      'revoked connection closed',
+    );
+  });
+});

@@ -29,7 +29,16 @@ interface Addon {
     data: Uint8Array,
   ): number;
   flushSends(plane: object): number;
-  adoptStream(plane: object, worker: number, fd: number, id: number, partial: Uint8Array): number;
+  adoptStream(
+    plane: object,
+    worker: number,
+    fd: number,
+    id: number,
+    partial: Uint8Array,
+    tls: number,
+  ): number;
+  tlsContext(plane: object, cert: Uint8Array, key: Uint8Array, ciphers: string): number;
+  freeTlsContext(plane: object, id: number): void;
   streamSend(plane: object, handle: number, data: Uint8Array, droppable: boolean): number;
   closeStream(plane: object, handle: number): boolean;
   program(
@@ -58,11 +67,14 @@ interface Addon {
 export interface PassedUpPacket {
   /**
    * 'client': arrived on listening socket `id`; 'peer': arrived on the relay with id `id`;
-   * 'stream': one frame (without padding) of the TCP client adopted with id `id`;
-   * 'stream-end': that client's connection ended on the worker (`data[0]` 1: bad framing), and
-   * its handle waits for {@link DataPlane.closeStream}. Streams have no address (zeros).
+   * 'stream': one frame (without padding) of the TCP or TLS client adopted with id `id`;
+   * 'stream-end': that client's connection ended on the worker (`data[0]` 1: bad framing, 2: TLS
+   * failure), and its handle waits for {@link DataPlane.closeStream};
+   * 'stream-refused': a TLS client's first decrypted bytes (up to 512) do not start a STUN
+   * message; the worker reads it no more, and it waits for an answer and closeStream. Streams
+   * have no address (zeros).
    */
-  readonly source: 'client' | 'peer' | 'stream' | 'stream-end';
+  readonly source: 'client' | 'peer' | 'stream' | 'stream-end' | 'stream-refused';
   readonly id: number;
   /** Worker thread that received it (a client's datagrams always reach the same one). */
   readonly worker: number;
@@ -150,7 +162,7 @@ export const MAX_NATIVE_PERMISSIONS = 64;
 export const MAX_NATIVE_CHANNELS = 64;
 
 const RECORD_BYTES = 36;
-const SOURCES = ['client', 'peer', 'stream', 'stream-end'] as const;
+const SOURCES = ['client', 'peer', 'stream', 'stream-end', 'stream-refused'] as const;
 
 /** One open native data plane. Every method is synchronous and cheap. */
 export class DataPlane {
@@ -237,11 +249,33 @@ export class DataPlane {
    * of it: the caller closes its own, e.g. by destroying the net.Socket in the same turn,
    * without ending the connection), relays what the table allows and passes every other frame
    * up as 'stream' records with `id`. `partial` is an incomplete frame already read from the
-   * socket (at most one STUN message's worth). Returns the stream handle, or undefined.
+   * socket (at most 128 KiB). With `tls` (a {@link tlsContext}), the client speaks TLS: the
+   * worker does the handshake (`partial` is its start) and decrypts. Returns the stream handle,
+   * or undefined.
    */
-  adoptStream(worker: number, fd: number, id: number, partial: Uint8Array): number | undefined {
-    const handle = this.#addon.adoptStream(this.#plane, worker, fd, id, partial);
+  adoptStream(
+    worker: number,
+    fd: number,
+    id: number,
+    partial: Uint8Array,
+    tls?: number,
+  ): number | undefined {
+    const handle = this.#addon.adoptStream(this.#plane, worker, fd, id, partial, tls ?? -1);
     return handle >= 0 ? handle : undefined;
+  }
+
+  /**
+   * A TLS server context for adopted streams: PEM certificate (its chain after it) and key, the
+   * TLS 1.2 cipher list (OpenSSL names); TLS 1.2 and 1.3 only, ALPN "stun.turn" when offered.
+   * Throws (code ERR_DATAPLANE_TLS, OpenSSL's reason) when they cannot be used.
+   */
+  tlsContext(cert: Uint8Array, key: Uint8Array, ciphers: string): number {
+    return this.#addon.tlsContext(this.#plane, cert, key, ciphers);
+  }
+
+  /** Drops a TLS context (streams that use it keep it until they end). */
+  freeTlsContext(id: number): void {
+    if (!this.#closed) this.#addon.freeTlsContext(this.#plane, id);
   }
 
   /**

@@ -199,6 +199,10 @@ static void plane_close(struct dp_plane *p) {
     pthread_mutex_destroy(&w->mu);
     pthread_mutex_destroy(&w->upmu);
   }
+  for (int i = 0; i < DP_MAX_TLS_CONTEXTS; i++) {
+    if (p->tls[i]) dp_tls_context_free(p->tls[i]);
+    p->tls[i] = NULL;
+  }
   free(p->workers);
   free(p->js_dirty);
   p->workers = NULL;
@@ -516,28 +520,78 @@ static void flush_js_streams(struct dp_plane *p) {
 }
 
 /*
- * adoptStream(plane, worker, fd, clientId, partial) → handle, or -errno. The worker serves the
- * TCP connection on a duplicate of `fd` (the caller closes its own descriptor without shutting
- * the connection down); `partial` holds bytes already read: the start of an incomplete frame.
+ * tlsContext(plane, certPem, keyPem, ciphers) → context id, for adoptStream. Throws with
+ * OpenSSL's reason when the certificate, chain or key cannot be used.
+ */
+static napi_value dp_tls_context_new(napi_env env, napi_callback_info info) {
+  size_t argc = 4, clen, klen, slen;
+  napi_value argv[4], result;
+  struct dp_plane *p;
+  void *cert, *key;
+  char ciphers[1024], err[256];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 4 || get_plane(env, argv[0], &p) < 0 ||
+      napi_get_typedarray_info(env, argv[1], NULL, &clen, &cert, NULL, NULL) != napi_ok ||
+      napi_get_typedarray_info(env, argv[2], NULL, &klen, &key, NULL, NULL) != napi_ok ||
+      napi_get_value_string_utf8(env, argv[3], ciphers, sizeof ciphers, &slen) != napi_ok ||
+      slen >= sizeof ciphers - 1) {
+    napi_throw_error(env, "ERR_DATAPLANE_ARGUMENT", "tlsContext(plane, cert, key, ciphers)");
+    return NULL;
+  }
+  int id = 0;
+  while (id < DP_MAX_TLS_CONTEXTS && p->tls[id]) id++;
+  if (id == DP_MAX_TLS_CONTEXTS) return throw_errno(env, "tlsContext", EMFILE);
+  p->tls[id] = dp_tls_context(cert, clen, key, klen, ciphers, err, sizeof err);
+  if (!p->tls[id]) {
+    napi_throw_error(env, "ERR_DATAPLANE_TLS", err);
+    return NULL;
+  }
+  CHECK(env, napi_create_int32(env, id, &result));
+  return result;
+}
+
+/* freeTlsContext(plane, id): streams that use it keep it until they end. */
+static napi_value dp_tls_context_release(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  struct dp_plane *p;
+  int64_t id;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc == 2 && get_plane(env, argv[0], &p) == 0 &&
+      get_int(env, argv[1], 0, DP_MAX_TLS_CONTEXTS - 1, &id) == 0 && p->tls[id]) {
+    dp_tls_context_free(p->tls[id]);
+    p->tls[id] = NULL;
+  }
+  return NULL;
+}
+
+/*
+ * adoptStream(plane, worker, fd, clientId, bytes[, tlsContext]) → handle, or -errno. The
+ * worker serves the TCP connection on a duplicate of `fd` (the caller closes its own descriptor
+ * without shutting the connection down). `bytes` were already read: the start of an incomplete
+ * frame, or with a TLS context the start of the client's handshake, which the worker does.
  */
 static napi_value dp_adopt_stream(napi_env env, napi_callback_info info) {
-  size_t argc = 5, len;
-  napi_value argv[5], result;
+  size_t argc = 6, len;
+  napi_value argv[6], result;
   struct dp_plane *p;
-  int64_t worker, fd;
+  int64_t worker, fd, tls = -1;
   double id;
   void *data;
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 5 || get_plane(env, argv[0], &p) < 0 ||
       get_int(env, argv[1], 0, p->nworkers - 1, &worker) < 0 ||
       get_int(env, argv[2], 0, INT32_MAX, &fd) < 0 || get_double(env, argv[3], &id) < 0 ||
-      napi_get_typedarray_info(env, argv[4], NULL, &len, &data, NULL, NULL) != napi_ok) {
-    napi_throw_error(env, "ERR_DATAPLANE_ARGUMENT", "adoptStream(plane, worker, fd, id, bytes)");
+      napi_get_typedarray_info(env, argv[4], NULL, &len, &data, NULL, NULL) != napi_ok ||
+      (argc > 5 && get_int(env, argv[5], -1, DP_MAX_TLS_CONTEXTS - 1, &tls) < 0) ||
+      (tls >= 0 && !p->tls[tls])) {
+    napi_throw_error(env, "ERR_DATAPLANE_ARGUMENT",
+                     "adoptStream(plane, worker, fd, id, bytes[, tlsContext])");
     return NULL;
   }
   int err = 0;
   struct dp_worker *w = &p->workers[worker];
-  int32_t slot = dp_stream_adopt(w, (int)fd, id, data, len, &err);
+  int32_t slot = dp_stream_adopt(w, (int)fd, id, data, len, tls >= 0 ? p->tls[tls] : NULL, &err);
   double h = slot < 0 ? -(double)err : make_handle((int)worker, slot, w->streams[slot].gen);
   CHECK(env, napi_create_double(env, h, &result));
   return result;
@@ -884,6 +938,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"send", NULL, dp_send, NULL, NULL, NULL, napi_default, NULL},
       {"flushSends", NULL, dp_flush_sends, NULL, NULL, NULL, napi_default, NULL},
       {"adoptStream", NULL, dp_adopt_stream, NULL, NULL, NULL, napi_default, NULL},
+      {"tlsContext", NULL, dp_tls_context_new, NULL, NULL, NULL, napi_default, NULL},
+      {"freeTlsContext", NULL, dp_tls_context_release, NULL, NULL, NULL, napi_default, NULL},
       {"streamSend", NULL, dp_stream_send, NULL, NULL, NULL, napi_default, NULL},
       {"closeStream", NULL, dp_close_stream, NULL, NULL, NULL, napi_default, NULL},
       {"program", NULL, dp_program, NULL, NULL, NULL, napi_default, NULL},

@@ -17,7 +17,16 @@
 
 enum { DP_TAG_WAKE = 0, DP_TAG_LISTENER = 1, DP_TAG_RELAY = 2, DP_TAG_STREAM = 3 };
 /* Kinds of the records passed up (worker.c, push_up). */
-enum { DP_UP_LISTENER = 0, DP_UP_RELAY = 1, DP_UP_STREAM = 2, DP_UP_STREAM_END = 3 };
+enum {
+  DP_UP_LISTENER = 0,
+  DP_UP_RELAY = 1,
+  DP_UP_STREAM = 2,
+  DP_UP_STREAM_END = 3,
+  DP_UP_STREAM_REFUSED = 4, /* a TLS client's first bytes are not STUN: they go up, reading stops */
+};
+/* Why a stream ended (the byte of a DP_UP_STREAM_END record). */
+enum { DP_END_CLOSED = 0, DP_END_MALFORMED = 1, DP_END_TLS = 2 };
+#define DP_MAX_TLS_CONTEXTS 64
 
 struct dp_plane {
   napi_threadsafe_function tsfn;
@@ -28,6 +37,7 @@ struct dp_plane {
   int external_gone, tsfn_gone;
   struct dp_worker *workers;
   struct dp_sendq *sendq; /* JavaScript's queued relay sends (sendq.h) */
+  struct ssl_ctx_st *tls[DP_MAX_TLS_CONTEXTS]; /* TLS contexts JavaScript made (tls.c) */
   /* Streams JavaScript queued bytes for, written at its next flushSends: worker · 2^24 + slot. */
   uint32_t *js_dirty;
   int32_t njs_dirty, capjs_dirty;
@@ -79,7 +89,7 @@ void dp_worker_free_tables(struct dp_worker *w);
 
 /* stream.c: TCP clients. The dp_stream_* calls without "locked" take the worker's mutex. */
 int32_t dp_stream_adopt(struct dp_worker *w, int fd, double js_id, const uint8_t *part, size_t n,
-                        int *err);
+                        struct ssl_ctx_st *tls, int *err);
 struct dp_stream *dp_stream_at(struct dp_worker *w, int32_t slot, uint32_t gen);
 /* Queues bytes for a stream (droppable: relayed data, dropped past DP_STREAM_TX_MAX); 0 or -1. */
 int dp_stream_queue(struct dp_stream *s, const uint8_t *header, size_t hl, const uint8_t *p,
@@ -94,6 +104,29 @@ void dp_stream_resume(struct dp_worker *w);
 /* Splits the bytes JavaScript read before it handed streams over (the worker, when woken). */
 void dp_stream_split_pending(struct dp_worker *w, int64_t now);
 int dp_stream_close(struct dp_worker *w, int32_t slot, uint32_t gen);
+
+/* tls.c */
+enum { DP_TLS_MORE = 0, DP_TLS_CLOSED = 1, DP_TLS_FAILED = 2 };
+/* A server context from PEM certificate (chain) and key, with the listeners' TLS policy. */
+struct ssl_ctx_st *dp_tls_context(const uint8_t *cert, size_t cert_len, const uint8_t *key,
+                                  size_t key_len, const char *ciphers, char *err, size_t err_len);
+void dp_tls_context_free(struct ssl_ctx_st *ctx);
+/* Gives a stream its SSL object (server side) with `n` bytes of ciphertext already read. */
+int dp_tls_attach(struct dp_stream *s, struct ssl_ctx_st *ctx, const uint8_t *bytes, size_t n);
+void dp_tls_free(struct dp_stream *s);
+/* Ciphertext waiting to be sent. */
+size_t dp_tls_pending(const struct dp_stream *s);
+int dp_tls_feed(struct dp_stream *s, const uint8_t *bytes, size_t n);
+/* Handshakes and decrypts into out[0..room): DP_TLS_MORE (with *got bytes), CLOSED or FAILED. */
+int dp_tls_decrypt(struct dp_stream *s, uint8_t *out, size_t room, size_t *got);
+/* Encrypts the queued plaintext (s->tx) into the write BIO: 0, or -1. */
+int dp_tls_encrypt(struct dp_stream *s);
+/* Sends pending ciphertext until the socket is full: 0, or -1 (broken connection). */
+int dp_tls_send(struct dp_stream *s, uint8_t *scratch, size_t room);
+void dp_tls_shutdown(struct dp_stream *s);
+/* Whether the handshake is done; one more handshake step with what the read BIO holds. */
+int dp_tls_ready(const struct dp_stream *s);
+void dp_tls_handshake(struct dp_stream *s);
 void dp_stream_free_all(struct dp_worker *w);
 
 #endif

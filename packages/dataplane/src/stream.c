@@ -1,7 +1,7 @@
 /*
- * TCP clients of the native data plane. JavaScript accepts a connection, checks its first bytes
- * (and a PROXY protocol header) and hands the descriptor over with the bytes of an incomplete
- * frame it already read. From then on the worker reads the stream, splits it into frames
+ * TCP and TLS clients of the native data plane. JavaScript accepts a connection, checks its
+ * first bytes (TCP; and a PROXY protocol header) and hands the descriptor over with the bytes it
+ * already read (a TLS client's: before the handshake, which the worker does, tls.c). From then on the worker reads the stream, splits it into frames
  * (RFC 8656 §12.5: STUN messages, and ChannelData padded to a multiple of 4), relays the
  * ChannelData and Send indications its table allows like a UDP client's, and passes every other
  * frame up; it writes what the peers send back (ChannelData padded, Data indications) and what
@@ -22,8 +22,9 @@
 #define GEN_MASK 0xFFFFFu
 #define READ_ROUNDS 4           /* reads per wake-up and connection (level-triggered: fair) */
 #define TX_KEEP (64 * 1024)     /* a drained write buffer larger than this is freed */
-#define END_CLOSED 0
-#define END_MALFORMED 1
+#define END_CLOSED DP_END_CLOSED
+#define END_MALFORMED DP_END_MALFORMED
+#define REFUSED_BYTES 512 /* of a TLS client's first bytes that are not STUN, passed up */
 
 static const uint8_t zeros[4];
 static const dp_addr no_addr = {.v4 = {.sin_family = AF_INET}};
@@ -38,12 +39,13 @@ static uint64_t epoll_tag(const struct dp_stream *s, int32_t slot) {
  */
 static int watch(struct dp_worker *w, int32_t slot) {
   struct dp_stream *s = &w->streams[slot];
-  if (s->paused) {
+  if (s->paused && !s->want_out) {
     if (s->watched) epoll_ctl(w->epfd, EPOLL_CTL_DEL, s->fd, NULL);
     s->watched = 0;
     return 0;
   }
-  struct epoll_event ev = {.events = EPOLLIN | (s->want_out ? EPOLLOUT : 0u)};
+  /* A paused stream with bytes to send waits for room only (a refused one's answer). */
+  struct epoll_event ev = {.events = (s->paused ? 0u : EPOLLIN) | (s->want_out ? EPOLLOUT : 0u)};
   ev.data.u64 = epoll_tag(s, slot);
   int rc = epoll_ctl(w->epfd, s->watched ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, s->fd, &ev);
   if (rc == 0) s->watched = 1;
@@ -51,7 +53,7 @@ static int watch(struct dp_worker *w, int32_t slot) {
 }
 
 int32_t dp_stream_adopt(struct dp_worker *w, int fd, double js_id, const uint8_t *part, size_t n,
-                        int *err) {
+                        struct ssl_ctx_st *tls, int *err) {
   if (n > DP_STREAM_READ / 2) {
     *err = EINVAL;
     return -1;
@@ -69,9 +71,11 @@ int32_t dp_stream_adopt(struct dp_worker *w, int fd, double js_id, const uint8_t
   }
   pthread_mutex_lock(&w->mu);
   int32_t slot = -1;
-  uint8_t *copy = n ? malloc(n) : NULL;
+  /* A TLS stream's bytes go into its SSL object; a TCP stream keeps them as its partial frame. */
+  uint8_t *copy = n && !tls ? malloc(n) : NULL;
   if (!w->sbuf) w->sbuf = malloc(DP_STREAM_READ);
-  if (!w->sbuf || (n && !copy)) goto nomem;
+  if (tls && !w->cbuf) w->cbuf = malloc(DP_TLS_READ);
+  if (!w->sbuf || (tls && !w->cbuf) || (n && !tls && !copy)) goto nomem;
   if (w->free_stream >= 0) {
     slot = w->free_stream;
     w->free_stream = w->streams[slot].next_free;
@@ -90,13 +94,21 @@ int32_t dp_stream_adopt(struct dp_worker *w, int fd, double js_id, const uint8_t
   s->alloc = -1;
   s->js_id = js_id;
   s->used = 1;
-  if (n) memcpy(copy, part, n);
+  if (copy) memcpy(copy, part, n);
   s->part = copy;
-  s->plen = s->pcap = (uint32_t)n;
+  s->plen = s->pcap = copy ? (uint32_t)n : 0;
+  if (tls && dp_tls_attach(s, tls, part, n) < 0) {
+    s->used = 0;
+    s->gen++;
+    s->next_free = w->free_stream;
+    w->free_stream = slot;
+    goto nomem;
+  }
   int listed = !n || w->npending < w->cappending ||
                dp_grow((void **)&w->pending, &w->cappending, sizeof *w->pending) == 0;
   if (!listed || watch(w, slot) < 0) {
     *err = listed ? errno : ENOMEM;
+    if (s->ssl) dp_tls_free(s);
     s->used = 0;
     s->part = NULL;
     s->gen++;
@@ -131,7 +143,7 @@ struct dp_stream *dp_stream_at(struct dp_worker *w, int32_t slot, uint32_t gen) 
 int dp_stream_queue(struct dp_stream *s, const uint8_t *header, size_t hl, const uint8_t *p,
                     size_t n, size_t pad, int droppable) {
   size_t need = hl + n + pad;
-  if (s->fd < 0 || (droppable && s->tlen + need > DP_STREAM_TX_MAX)) return -1;
+  if (s->fd < 0 || (droppable && s->tlen + dp_tls_pending(s) + need > DP_STREAM_TX_MAX)) return -1;
   if (s->tlen + need > s->tcap) {
     size_t cap = s->tcap ? s->tcap : 16 * 1024;
     while (cap < s->tlen + need) cap *= 2;
@@ -177,14 +189,40 @@ static void stream_end(struct dp_worker *w, int32_t slot, uint8_t why) {
   s->watched = 0;
   free(s->part);
   free(s->tx);
+  if (s->ssl) dp_tls_free(s);
   s->part = s->tx = NULL;
   s->plen = s->pcap = 0;
   s->tlen = s->tcap = 0;
   dp_push_up(w, DP_UP_STREAM_END, s->js_id, &no_addr, &why, 1);
 }
 
+/* A TLS stream's write: the queued plaintext is encrypted (one record per 16 KiB), then sent. */
+static void tls_write(struct dp_worker *w, int32_t slot, int on_worker) {
+  struct dp_stream *s = &w->streams[slot];
+  if (dp_tls_encrypt(s) < 0 || dp_tls_send(s, w->cbuf, DP_TLS_READ) < 0) {
+    /* Broken connection: the worker ends it (on JavaScript's thread, its next read will). */
+    if (on_worker) stream_end(w, slot, END_CLOSED);
+    else s->tlen = 0;
+    return;
+  }
+  if (s->tlen == 0 && s->tcap > TX_KEEP) {
+    free(s->tx);
+    s->tx = NULL;
+    s->tcap = 0;
+  }
+  int want_out = dp_tls_pending(s) > 0;
+  if (want_out != s->want_out) {
+    s->want_out = (uint8_t)want_out;
+    watch(w, slot);
+  }
+}
+
 void dp_stream_write(struct dp_worker *w, int32_t slot, int on_worker) {
   struct dp_stream *s = &w->streams[slot];
+  if (s->ssl) {
+    if (s->fd >= 0) tls_write(w, slot, on_worker);
+    return;
+  }
   size_t done = 0;
   while (s->fd >= 0 && done < s->tlen) {
     ssize_t k = send(s->fd, s->tx + done, s->tlen - done, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -304,8 +342,60 @@ void dp_stream_resume(struct dp_worker *w) {
   w->npaused = 0;
 }
 
+/*
+ * Decrypts what a TLS stream's SSL object holds (handshaking first) and splits the plaintext,
+ * which lands in the scratch after the stream's partial frame; -1 when the stream stopped. The
+ * first plaintext must start a STUN message, as the JavaScript path checks: otherwise its first
+ * bytes go up as refused (JavaScript answers an HTTP request, then closes) and it is not read
+ * again. What OpenSSL wrote (handshake, tickets, alerts) leaves at the end of the wake-up.
+ */
+static int tls_drain(struct dp_worker *w, int32_t slot, int64_t now) {
+  struct dp_stream *s = &w->streams[slot];
+  for (;;) {
+    size_t have = s->plen, got = 0;
+    if (have) memcpy(w->sbuf, s->part, have);
+    int rc = dp_tls_decrypt(s, w->sbuf + have, DP_STREAM_READ - have, &got);
+    dp_stream_mark_dirty(w, slot);
+    if (got > 0 && !s->checked) {
+      s->checked = 1;
+      if ((w->sbuf[have] & 0xC0) != 0) {
+        size_t n = got < REFUSED_BYTES ? got : REFUSED_BYTES;
+        dp_push_up(w, DP_UP_STREAM_REFUSED, s->js_id, &no_addr, w->sbuf + have, n);
+        s->paused = 1; /* not listed: never read again */
+        watch(w, slot);
+        return -1;
+      }
+    }
+    if (got > 0 && split(w, slot, have + got, now) < 0) return -1;
+    if (rc != DP_TLS_MORE) {
+      stream_end(w, slot, rc == DP_TLS_CLOSED ? END_CLOSED : DP_END_TLS);
+      return -1;
+    }
+    if (have + got < DP_STREAM_READ) return 0; /* OpenSSL wants more ciphertext */
+  }
+}
+
+static void tls_readable(struct dp_worker *w, int32_t slot, int64_t now) {
+  struct dp_stream *s = &w->streams[slot];
+  for (int round = 0; round < READ_ROUNDS && s->fd >= 0 && !s->paused; round++) {
+    if (up_backlog(w) >= DP_UP_QUEUE && pause_reading(w, slot)) return;
+    ssize_t got = recv(s->fd, w->cbuf, DP_TLS_READ, MSG_DONTWAIT);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    if (got <= 0 || dp_tls_feed(s, w->cbuf, (size_t)got) < 0) {
+      stream_end(w, slot, END_CLOSED);
+      return;
+    }
+    if (tls_drain(w, slot, now) < 0 || (size_t)got < DP_TLS_READ) return;
+  }
+}
+
 void dp_stream_readable(struct dp_worker *w, int32_t slot, int64_t now) {
   struct dp_stream *s = &w->streams[slot];
+  if (s->ssl) {
+    tls_readable(w, slot, now);
+    return;
+  }
   for (int round = 0; round < READ_ROUNDS && s->fd >= 0; round++) {
     /* A read adds at most DP_STREAM_READ bytes of frames (and their records) to the queue. */
     if (up_backlog(w) >= DP_UP_QUEUE && pause_reading(w, slot)) return;
@@ -325,7 +415,12 @@ void dp_stream_readable(struct dp_worker *w, int32_t slot, int64_t now) {
 void dp_stream_split_pending(struct dp_worker *w, int64_t now) {
   for (int32_t i = 0; i < w->npending; i++) {
     struct dp_stream *s = &w->streams[w->pending[i]];
-    if (!s->used || s->fd < 0 || s->plen == 0) continue;
+    if (!s->used || s->fd < 0) continue;
+    if (s->ssl) {
+      tls_drain(w, w->pending[i], now);
+      continue;
+    }
+    if (s->plen == 0) continue;
     memcpy(w->sbuf, s->part, s->plen);
     split(w, w->pending[i], s->plen, now);
   }
@@ -340,10 +435,29 @@ int dp_stream_close(struct dp_worker *w, int32_t slot, uint32_t gen) {
     return -1;
   }
   if (s->fd >= 0) {
-    if (s->tlen) send(s->fd, s->tx, s->tlen, MSG_DONTWAIT | MSG_NOSIGNAL); /* last words */
+    /* Last words: what is queued, and a TLS stream's close_notify. */
+    if (s->ssl) {
+      /*
+       * A TLS 1.3 client may be done with the handshake before the worker saw its Finished:
+       * whatever of it has arrived is taken in. Before the worker's side is done nothing can be
+       * encrypted, so a stream closed that early gets no last words (JavaScript only answers a
+       * frame, which comes after the handshake).
+       */
+      if (!dp_tls_ready(s)) {
+        ssize_t got;
+        while ((got = recv(s->fd, w->cbuf, DP_TLS_READ, MSG_DONTWAIT)) > 0)
+          if (dp_tls_feed(s, w->cbuf, (size_t)got) < 0) break;
+        dp_tls_handshake(s);
+      }
+      if (dp_tls_encrypt(s) == 0) dp_tls_shutdown(s);
+      dp_tls_send(s, w->cbuf, DP_TLS_READ);
+    } else if (s->tlen) {
+      send(s->fd, s->tx, s->tlen, MSG_DONTWAIT | MSG_NOSIGNAL);
+    }
     if (s->watched) epoll_ctl(w->epfd, EPOLL_CTL_DEL, s->fd, NULL);
     close(s->fd);
   }
+  if (s->ssl) dp_tls_free(s);
   free(s->part);
   free(s->tx);
   if (s->alloc >= 0 && w->allocs[s->alloc].stream == slot) w->allocs[s->alloc].stream = -1;
@@ -362,9 +476,12 @@ void dp_stream_free_all(struct dp_worker *w) {
   for (int32_t i = 0; i < w->nstreams; i++) {
     struct dp_stream *s = &w->streams[i];
     if (s->used && s->fd >= 0) close(s->fd);
+    if (s->used && s->ssl) dp_tls_free(s);
     free(s->part);
     free(s->tx);
   }
+  free(w->cbuf);
+  w->cbuf = NULL;
   free(w->streams);
   free(w->sbuf);
   free(w->dirty);

@@ -23,6 +23,7 @@
 #define DP_STREAM_READ (256 * 1024) /* per-worker scratch a stream read lands in */
 /* Relayed bytes queued for a slow stream client beyond which relayed data is dropped. */
 #define DP_STREAM_TX_MAX (1024 * 1024)
+#define DP_TLS_READ (64 * 1024)   /* per-worker scratch a TLS stream's ciphertext lands in */
 
 /* Counters of the data plane, summed over workers when read. */
 enum dp_stat {
@@ -82,13 +83,17 @@ struct dp_relay {
  * incomplete frame wait in `part` for the next read, the bytes to write in `tx`. Both buffers
  * exist only while they hold something, so an idle connection costs this struct alone.
  */
+struct ssl_st;
+
 struct dp_stream {
   double js_id; /* the id JavaScript knows this client by, handed back with its frames */
+  struct ssl_st *ssl; /* TLS clients (tls.c): their SSL object; NULL for plain TCP */
   int fd;       /* -1 once the worker ended it (end of stream, error, bad framing) */
   int32_t alloc;
   int32_t next_free;
   uint32_t gen;
   uint8_t used, dirty, js_dirty, want_out, paused, watched;
+  uint8_t checked; /* TLS: the first decrypted bytes were seen to start a STUN message */
   uint8_t *part, *tx;
   uint32_t plen, pcap;
   size_t tlen, tcap;
@@ -116,6 +121,7 @@ struct dp_worker {
   struct dp_stream *streams;
   int32_t nstreams, capstreams, free_stream;
   uint8_t *sbuf;          /* DP_STREAM_READ bytes, made with the first stream */
+  uint8_t *cbuf;          /* DP_TLS_READ bytes of ciphertext, made with the first TLS stream */
   int32_t *dirty;         /* streams with bytes to write at the end of this wake-up */
   int32_t ndirty, capdirty;
   int32_t *pending;       /* adopted streams whose first bytes are still to split */

@@ -225,14 +225,14 @@ export class TurnServerCore {
       toClientBytes: number;
       toClientPackets: number;
     },
-    transport: 'udp' | 'tcp' = 'udp',
+    transport: 'udp' | 'tcp' | 'tls' = 'udp',
   ): void {
     const allocation = this.#state.allocations.get(clientKey);
     if (allocation) {
       allocation.bytesFromClient += c.fromClientBytes;
       allocation.bytesToClient += c.toClientBytes;
     }
-    const t = TRANSPORT_INDEX[transport]; // the native plane serves UDP and plain TCP clients
+    const t = TRANSPORT_INDEX[transport]; // the native plane serves UDP, TCP and TLS clients
     this.stats.bytesToPeer[t] += c.fromClientBytes;
     this.stats.packetsToPeer[t] += c.fromClientPackets;
     this.stats.bytesToClient[t] += c.toClientBytes;

@@ -1,12 +1,15 @@
 /**
- * TURN over plain TCP on both data planes: on the native plane the addon takes each connection
- * over once its first bytes pass the checks (native-streams.ts), and every rule the JavaScript
- * path keeps must hold there too: padding both ways, Send/Data, the connection limit, the idle
- * timeout, revocation, bad framing after the handover, and byte counts per transport.
+ * TURN over TCP and TLS on both data planes: on the native plane the addon takes each TCP
+ * connection over once its first bytes pass the checks, and each TLS connection before its
+ * handshake (native-streams.ts), and every rule the JavaScript path keeps must hold there too:
+ * padding both ways, Send/Data, the connection limit, the idle timeout, revocation, bad framing
+ * after the handover, byte counts per transport, and over TLS the answer to an HTTP request and
+ * a client that does not speak TLS.
  */
 import dgram from 'node:dgram';
 import { once } from 'node:events';
 import net from 'node:net';
+import tls from 'node:tls';
 import { loadDataPlane } from '@cloudproxy/dataplane';
 import {
   MessageClass,
@@ -20,46 +23,58 @@ import {
 } from '@cloudproxy/stun';
 import { nodeStunCrypto } from '@cloudproxy/stun/node-crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { makeSelfSignedCert } from '../../../test/helpers/certs.js';
+import type { TestCertificate } from '../../../test/helpers/certs.js';
 import { TurnServer } from '../src/node/turn-server.js';
 import { TestTurnClient } from './turn-client.js';
 
 const PLANES: ('js' | 'native')[] = ['js', ...(loadDataPlane() ? (['native'] as const) : [])];
-const TCP = 1; // TRANSPORT_INDEX.tcp
+const CASES = PLANES.flatMap((plane) =>
+  (['tcp', 'tls'] as const).map((transport) => ({ plane, transport })),
+);
+const TRANSPORT_INDEX = { tcp: 1, tls: 2 } as const;
 
-describe.each(PLANES)('TURN over TCP on the %s data plane', (plane) => {
+describe.each(CASES)('TURN over $transport on the $plane data plane', ({ plane, transport }) => {
   let server: TurnServer;
   let port = 0;
+  let cert: TestCertificate;
   let peer: dgram.Socket;
   const open: net.Socket[] = [];
   const clients: TestTurnClient[] = [];
 
   beforeAll(async () => {
+    cert = makeSelfSignedCert();
     server = new TurnServer({
       realm: 'example.org',
       auth: { users: { alice: 'wonderland', bob: 'builder' } },
       listeningIps: ['127.0.0.1'],
       listeningPort: 0,
-      noTls: true,
+      tlsListeningPort: 0,
+      certFile: cert.certFile,
+      keyFile: cert.keyFile,
       peerPolicy: { allowLoopbackPeers: true },
       dataPlane: plane,
       maxTcpConnections: 4,
       tcpIdleTimeoutS: 1,
     });
-    for (const a of await server.listen()) if (a.transport === 'tcp') port = a.port;
+    for (const a of await server.listen()) if (a.transport === transport) port = a.port;
     peer = dgram.createSocket('udp4');
     peer.bind(0, '127.0.0.1');
     await once(peer, 'listening');
     peer.on('message', (msg, rinfo) => peer.send(msg, rinfo.port, rinfo.address));
   });
 
-  afterEach(() => {
+  afterEach(async () => {
     for (const c of clients.splice(0)) c.close();
     for (const s of open.splice(0)) s.destroy();
+    // The next test starts with no connection left (the limit test counts them).
+    await eventually(() => server.gauges.tcpConnections() === 0, 3000, 'connections closed');
   });
 
   afterAll(async () => {
     await server.close();
     peer.close();
+    cert.cleanup();
   });
 
   const peerAddress = () => ({
@@ -69,20 +84,30 @@ describe.each(PLANES)('TURN over TCP on the %s data plane', (plane) => {
   });
 
   async function connect(user = 'alice', pass = 'wonderland'): Promise<TestTurnClient> {
-    const client = await TestTurnClient.connect('tcp', port, { user, pass });
+    const client = await TestTurnClient.connect(transport, port, { user, pass });
     clients.push(client);
     return client;
   }
 
-  /** A raw connection: its bytes, and a promise that settles when the server closes it. */
-  async function raw(): Promise<{ socket: net.Socket; closed: Promise<void>; bytes: Buffer[] }> {
-    const socket = net.connect(port, '127.0.0.1');
+  /**
+   * A raw connection (TLS over the TLS port unless `plain`): its bytes, and a promise that
+   * settles when the server closes it. Resolves once connected, or once closed (refused).
+   */
+  async function raw(
+    plain = transport === 'tcp',
+  ): Promise<{ socket: net.Socket; closed: Promise<void>; bytes: Buffer[] }> {
+    const socket = plain
+      ? net.connect(port, '127.0.0.1')
+      : tls.connect({ port, host: '127.0.0.1', rejectUnauthorized: false });
     open.push(socket);
-    await once(socket, 'connect');
     const bytes: Buffer[] = [];
     socket.on('data', (b: Buffer) => bytes.push(b));
     socket.on('error', () => undefined);
     const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    const connected = new Promise<void>((resolve) =>
+      socket.once(plain ? 'connect' : 'secureConnect', () => resolve()),
+    );
+    await Promise.race([connected, closed]); // (events.once would reject on a refusal's error)
     return { socket, closed, bytes };
   }
 
@@ -148,9 +173,10 @@ describe.each(PLANES)('TURN over TCP on the %s data plane', (plane) => {
     expect(new Uint8Array(indication.get(dataAttr)!)).toEqual(new Uint8Array([9, 8, 7]));
   });
 
-  it('counts what it relays under transport tcp', async () => {
+  it('counts what it relays under its own transport', async () => {
     const stats = server.core.stats;
-    const toPeer = stats.packetsToPeer[TCP];
+    const index = TRANSPORT_INDEX[transport];
+    const toPeer = stats.packetsToPeer[index];
     const client = await connect();
     await client.allocate();
     await client.channelBind(0x4002, peerAddress());
@@ -159,7 +185,7 @@ describe.each(PLANES)('TURN over TCP on the %s data plane', (plane) => {
       await client.nextChannelData();
     }
     server.listAllocations(); // brings the native plane's counts in
-    expect(stats.packetsToPeer[TCP] - toPeer).toBeGreaterThanOrEqual(5);
+    expect(stats.packetsToPeer[index] - toPeer).toBeGreaterThanOrEqual(5);
   });
 
   it('closes a connection that breaks framing after its first request', async () => {
@@ -244,5 +270,26 @@ describe.each(PLANES)('TURN over TCP on the %s data plane', (plane) => {
       3000,
       'revoked connection closed',
     );
+  });
+
+  it.runIf(transport === 'tls')('answers an HTTP request over TLS with a refusal', async () => {
+    const refused = () => server.gauges.droppedByDriver().get('http-refused') ?? 0;
+    const before = refused();
+    const { socket, closed, bytes } = await raw();
+    socket.write('GET / HTTP/1.1\r\nHost: turn.example.org\r\n\r\n');
+    await within(closed, 3000, 'close after the refusal');
+    const answer = Buffer.concat(bytes).toString('latin1');
+    expect(answer).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    expect(answer).toContain('STUN/TURN port');
+    await eventually(() => refused() - before === 1, 3000, 'http-refused counted');
+  });
+
+  it.runIf(transport === 'tls')('closes a client that does not speak TLS', async () => {
+    const dropped = () => server.gauges.droppedByDriver().get('malformed') ?? 0;
+    const before = dropped();
+    const { socket, closed } = await raw(true);
+    socket.write(Buffer.alloc(64, 0x16)); // a record header of garbage, not a ClientHello
+    await within(closed, 3000, 'close after a broken handshake');
+    await eventually(() => dropped() - before === 1, 3000, 'malformed counted');
   });
 });

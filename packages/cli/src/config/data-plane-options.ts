@@ -21,7 +21,10 @@ export const DATA_PLANE_OPTIONS: readonly TurnOptionSpec[] = [
   str(
     'data-plane',
     'relay',
-    ['<mode>', 'UDP and TCP data plane: native (C addon, batched, a thread per CPU), js, or auto.'],
+    [
+      '<mode>',
+      'Relay data plane (UDP, TCP, TLS clients): native (C addon, a thread per CPU), js, or auto.',
+    ],
     (d, v, at) => {
       d.dataPlane = parseDataPlaneValue(at, v);
     },

@@ -25,7 +25,7 @@ import type { NativeRelays } from './native-relays.js';
 
 /** Where a client of the native plane is: listener, worker thread, address (or stream). */
 export interface NativeClientPlace {
-  readonly transport: 'udp' | 'tcp';
+  readonly transport: 'udp' | 'tcp' | 'tls';
   readonly listener: number;
   readonly worker: number;
   readonly ip: string;
@@ -36,7 +36,7 @@ export interface NativeClientPlace {
 
 interface Entry {
   readonly handle: number;
-  readonly transport: 'udp' | 'tcp';
+  readonly transport: 'udp' | 'tcp' | 'tls';
   readonly relayIds: readonly number[];
   /** The allocation's expiry when it was last written (core clock). */
   expiresAtMs: number;

@@ -1,8 +1,9 @@
 /**
- * NativeStreams: TCP clients served by the native data plane. StreamConnections accepts the
- * connection and checks its first bytes as for any stream; then the addon takes the descriptor
- * over (DataPlane.adoptStream) and the JavaScript socket is closed without ending the
- * connection. The worker splits the stream into frames, relays ChannelData and Send indications
+ * NativeStreams: TCP and TLS clients served by the native data plane. StreamConnections accepts
+ * a TCP connection and checks its first bytes as for any stream, or takes a TLS connection before
+ * its handshake (after a PROXY protocol header); then the addon takes the descriptor over
+ * (DataPlane.adoptStream, with a TLS context for TLS: the worker does the handshake and checks
+ * the first decrypted bytes) and the JavaScript socket is closed without ending the connection. The worker splits the stream into frames, relays ChannelData and Send indications
  * of programmed allocations itself, writes what peers send back, and passes every other frame
  * up; those arrive here and go through the core as on the JavaScript path, and after each
  * request the allocation is mirrored into the addon's table (NativeFlows), keyed by the stream.
@@ -17,6 +18,7 @@ import type { ClientRef, ClientSink } from '../types.js';
 import { stunMethod } from './native-flows.js';
 import type { NativeClientPlace, NativeFlows } from './native-flows.js';
 import type { StreamDropReason } from './stream-connections.js';
+import { TLS12_CIPHERS } from './tls-policy.js';
 import { forwardChannelData } from './udp-listener.js';
 import type { ActionRunner } from './udp-listener.js';
 
@@ -27,15 +29,25 @@ const PADDING = new Uint8Array(3);
 /** What StreamConnections hands over with a socket. */
 export interface StreamHandover {
   readonly key: string;
+  readonly transport: 'tcp' | 'tls';
+  /** TLS: the addon's context ({@link NativeStreams.tlsContext}); the handshake is the addon's. */
+  readonly tlsContext?: number | undefined;
   readonly remote: TransportAddress;
   readonly local: TransportAddress;
   /** The bytes read so far, first-chunk checks passed. */
   readonly bytes: Buffer;
   readonly idleTimeoutMs: number;
   readonly onDropped: (reason: StreamDropReason) => void;
+  /** Why a TLS client's first decrypted bytes are refused, and what to answer (StreamConnections). */
+  readonly refusalOf: (
+    bytes: Uint8Array,
+  ) => { reason: StreamDropReason; answer?: string } | undefined;
   /** Called once when the connection has ended (whoever ended it). */
   readonly onEnd: () => void;
 }
+
+/** A TLS client that has not sent its first frame by then is closed (handshake timeout). */
+const FIRST_FRAME_TIMEOUT_MS = 10_000;
 
 /** NativeStreams owns the TCP clients the addon serves. */
 export class NativeStreams {
@@ -70,7 +82,7 @@ export class NativeStreams {
     if (fd === undefined || handover.bytes.length > MAX_HANDED_OVER_BYTES) return undefined;
     const id = this.#nextId++;
     const worker = this.#nextWorker++ % this.#plane.threads;
-    const handle = this.#plane.adoptStream(worker, fd, id, handover.bytes);
+    const handle = this.#plane.adoptStream(worker, fd, id, handover.bytes, handover.tlsContext);
     if (handle === undefined) return undefined;
     socket.removeAllListeners('close');
     socket.removeAllListeners('data');
@@ -82,21 +94,59 @@ export class NativeStreams {
       this.#idle(client);
     }, handover.idleTimeoutMs);
     client.idle.unref();
+    if (handover.transport === 'tls') {
+      // Node's TLS server gives a handshake 10 s; here the first frame marks its end.
+      client.firstFrame = setTimeout(() => {
+        this.#end(client, 'malformed', true);
+      }, FIRST_FRAME_TIMEOUT_MS);
+      client.firstFrame.unref();
+    }
     return () => {
       this.#end(client, undefined, true);
     };
   }
 
-  /** A record the addon passed up for a stream ('stream' or 'stream-end'). */
+  /**
+   * A TLS context for adopted TLS streams from PEM certificate and key, with the listeners' TLS
+   * policy; throws when the addon cannot use them.
+   */
+  tlsContext(cert: Uint8Array, key: Uint8Array): number {
+    return this.#plane.tlsContext(cert, key, TLS12_CIPHERS);
+  }
+
+  /** Drops a TLS context (live streams keep theirs). */
+  freeTlsContext(id: number): void {
+    this.#plane.freeTlsContext(id);
+  }
+
+  /** A record the addon passed up for a stream ('stream', 'stream-end', 'stream-refused'). */
   onRecord(packet: PassedUpPacket): void {
     const client = this.#byId.get(packet.id);
     if (!client) return;
     if (packet.source === 'stream-end') {
-      this.#end(client, packet.data[0] === 1 ? 'malformed' : undefined, false);
+      // 1: bad framing; 2: a TLS failure (counted as Node's TLS server counts tlsClientError).
+      this.#end(client, (packet.data[0] ?? 0) > 0 ? 'malformed' : undefined, false);
       return;
     }
+    if (client.firstFrame) {
+      clearTimeout(client.firstFrame);
+      client.firstFrame = undefined;
+    }
+    if (packet.source === 'stream-refused') this.#refuse(client, packet.data);
+    else this.#onFrame(client, packet.data);
+  }
+
+  /** A TLS client's first decrypted bytes were not STUN: answered (HTTP) or not, then closed. */
+  #refuse(client: NativeStreamClient, first: Buffer): void {
+    const refused = client.handover.refusalOf(first) ?? { reason: 'malformed' };
+    if (refused.answer !== undefined)
+      this.#plane.sendToStream(client.handle, Buffer.from(refused.answer, 'latin1'), false);
+    this.#end(client, refused.reason, false);
+  }
+
+  /** A frame the fast path passed up: through the core, as on the JavaScript path. */
+  #onFrame(client: NativeStreamClient, data: Buffer): void {
     client.idle?.refresh();
-    const data = packet.data;
     const first = data[0] ?? 0;
     if (first >= 0x40 && first <= 0x7f) {
       // ChannelData the fast path did not relay (no allocation in the table, capped, expired).
@@ -128,6 +178,7 @@ export class NativeStreams {
   #end(client: NativeStreamClient, reason: StreamDropReason | undefined, later: boolean): void {
     if (!this.#byId.delete(client.id)) return;
     clearTimeout(client.idle);
+    clearTimeout(client.firstFrame);
     this.#plane.closeStream(client.handle);
     if (reason) client.handover.onDropped(reason);
     client.handover.onEnd();
@@ -148,7 +199,7 @@ function descriptorOf(socket: net.Socket): number | undefined {
 
 /** A TCP client of the addon: its ClientRef, its sink and its place in the table in one. */
 export class NativeStreamClient implements ClientRef, ClientSink, NativeClientPlace {
-  readonly transport = 'tcp';
+  readonly transport: 'tcp' | 'tls';
   readonly id: number;
   readonly key: string;
   readonly remote: TransportAddress;
@@ -161,12 +212,14 @@ export class NativeStreamClient implements ClientRef, ClientSink, NativeClientPl
   readonly ip = '';
   readonly port = 0;
   idle: NodeJS.Timeout | undefined;
+  firstFrame: NodeJS.Timeout | undefined;
   readonly #plane: DataPlane;
 
   constructor(plane: DataPlane, id: number, handle: number, worker: number, h: StreamHandover) {
     this.#plane = plane;
     this.id = id;
     this.key = h.key;
+    this.transport = h.transport;
     this.remote = h.remote;
     this.local = h.local;
     this.handle = handle;

@@ -142,7 +142,7 @@ export class NativeUdp {
   }
 
   #onPacket(packet: PassedUpPacket): void {
-    if (packet.source === 'stream' || packet.source === 'stream-end') {
+    if (packet.source !== 'client' && packet.source !== 'peer') {
       this.streams.onRecord(packet);
       return;
     }

@@ -136,11 +136,13 @@ export class StreamConnections {
     const bytes = rest ? Buffer.concat([chunk, rest]) : chunk;
     const close = native.adopt(socket, {
       key: client.key,
+      transport: 'tcp',
       remote: client.remote,
       local: client.local,
       bytes,
       idleTimeoutMs: this.#options.idleTimeoutMs,
       onDropped: this.#options.onDropped,
+      refusalOf: (first) => this.refusalOf(first, client.local.address),
       onEnd: () => this.#native.delete(client.key),
     });
     if (!close) {
@@ -159,22 +161,69 @@ export class StreamConnections {
    * any allocation) is garbage: the connection is closed at once.
    */
   #firstChunkIsStun(socket: net.Socket, chunk: Buffer): boolean {
-    if (isProxyHeaderStart(chunk)) {
-      // A PROXY protocol header from a source not configured to send one: refused.
-      this.#options.onDropped('proxy-protocol');
+    const refused = this.refusalOf(chunk, socket.localAddress);
+    if (!refused) return true;
+    this.#options.onDropped(refused.reason);
+    if (refused.answer === undefined) {
       socket.destroy();
       return false;
     }
-    if (((chunk[0] ?? 0) & STUN_FIRST_BITS_MASK) === 0) return true;
+    socket.end(refused.answer);
+    socket.destroySoon();
+    return false;
+  }
+
+  /**
+   * Why a stream's first bytes are refused (and the answer to write before closing), or
+   * undefined for a STUN request (top bits 00). A PROXY protocol header from a source not
+   * configured to send one is refused; an HTTP request gets a short refusal that names the
+   * HTTPS port; anything else (TLS to the plain port, ChannelData before any allocation) is
+   * garbage.
+   */
+  refusalOf(
+    chunk: Uint8Array,
+    localAddress: string | undefined,
+  ): { reason: StreamDropReason; answer?: string } | undefined {
+    if (isProxyHeaderStart(chunk)) return { reason: 'proxy-protocol' };
+    if (((chunk[0] ?? 0) & STUN_FIRST_BITS_MASK) === 0) return undefined;
     if (looksLikeHttpRequest(chunk)) {
-      this.#options.onDropped('http-refused');
-      socket.end(httpRefusal(chunk, socket.localAddress, this.#options.httpsPort?.()));
-      socket.destroySoon();
+      const answer = httpRefusal(chunk, localAddress, this.#options.httpsPort?.());
+      return { reason: 'http-refused', answer };
+    }
+    return { reason: 'malformed' };
+  }
+
+  /**
+   * Hands a TLS client's TCP socket to the native data plane before the handshake, which the
+   * addon does with TLS context `context` (bytes already read, after a PROXY protocol header,
+   * go with it); false when there is no plane or it cannot take the socket, and Node's TLS
+   * server goes on with it.
+   */
+  handOverTls(socket: net.Socket, remote: TransportAddress | undefined, context: number): boolean {
+    const native = this.#options.native?.();
+    if (!native) return false;
+    const client = this.#client(socket, 'tls', remote);
+    socket.pause();
+    const rest = socket.read() as Buffer | null;
+    const close = native.adopt(socket, {
+      key: client.key,
+      transport: 'tls',
+      tlsContext: context,
+      remote: client.remote,
+      local: client.local,
+      bytes: rest ?? Buffer.alloc(0),
+      idleTimeoutMs: this.#options.idleTimeoutMs,
+      onDropped: this.#options.onDropped,
+      refusalOf: (bytes) => this.refusalOf(bytes, client.local.address),
+      onEnd: () => this.#native.delete(client.key),
+    });
+    if (!close) {
+      if (rest) socket.unshift(rest);
+      socket.resume();
       return false;
     }
-    this.#options.onDropped('malformed');
-    socket.destroy();
-    return false;
+    this.#native.set(client.key, close);
+    return true;
   }
 
   #client(socket: net.Socket, transport: 'tcp' | 'tls', remote?: TransportAddress): ClientRef {

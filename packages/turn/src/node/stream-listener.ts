@@ -11,6 +11,7 @@ import type { TurnServerCore } from '../server-core.js';
 import { proxiedClient, readProxyHeader } from './proxy-protocol-reader.js';
 import type { ProxySources } from './proxy-protocol-reader.js';
 import { StreamConnections } from './stream-connections.js';
+import type { NativeStreams } from './native-streams.js';
 import type { StreamConnectionsOptions, StreamDropReason } from './stream-connections.js';
 import type { ActionRunner } from './udp-listener.js';
 import { withTlsPolicy } from './tls-policy.js';
@@ -34,7 +35,10 @@ export interface StreamListenerOptions {
   readonly proxySources?: ProxySources | undefined;
   /** The HTTPS port named in the answer to an HTTP request, if the node has one. */
   readonly httpsPort?: (() => number | undefined) | undefined;
-  /** The native data plane's TCP clients, when it runs (plain TCP listeners hand over to it). */
+  /**
+   * The native data plane's stream clients, when it runs: TCP connections are handed over after
+   * their first bytes, TLS ones before the handshake (the addon terminates TLS).
+   */
   readonly native?: StreamConnectionsOptions['native'];
 }
 
@@ -48,6 +52,10 @@ export class StreamListener {
   readonly #tls: tls.Server | undefined;
   /** Real clients of proxied TLS connections, by the load balancer's `address|port`. */
   readonly #proxied = new Map<string, TransportAddress>();
+  /** The certificate and key of this TLS listener (the latest, after reloads). */
+  #context: tls.SecureContextOptions | undefined;
+  /** The same, as the native data plane's TLS context; 'failed' when the addon refused them. */
+  #nativeTls: { id: number; streams: NativeStreams } | 'failed' | undefined;
 
   constructor(options: StreamListenerOptions) {
     this.#options = options;
@@ -59,9 +67,10 @@ export class StreamListener {
       idleTimeoutMs: options.idleTimeoutMs,
       onDropped: options.onDropped,
       httpsPort: options.httpsPort,
-      native: options.tls ? undefined : options.native,
+      native: options.native,
     });
     this.#tls = options.tls ? this.#tlsServer(options.tls) : undefined;
+    this.#context = options.tls;
     this.server = net.createServer({ noDelay: true, pauseOnConnect: false }, (socket) => {
       this.#onConnection(socket);
     });
@@ -95,6 +104,10 @@ export class StreamListener {
   /** Replaces the TLS certificate for new connections (SIGHUP); live ones keep theirs. */
   setSecureContext(context: tls.SecureContextOptions): void {
     this.#tls?.setSecureContext(withTlsPolicy(context));
+    this.#context = context;
+    if (typeof this.#nativeTls === 'object')
+      this.#nativeTls.streams.freeTlsContext(this.#nativeTls.id);
+    this.#nativeTls = undefined; // made again from the new files at the next connection
   }
 
   /** Closes the connection of client `key`, if it is one of this listener's. */
@@ -110,6 +123,25 @@ export class StreamListener {
         resolve();
       });
     });
+  }
+
+  /**
+   * The native data plane's TLS context for this listener, made on first use (the plane starts
+   * after the listeners are made); undefined without a native plane, or when the addon cannot
+   * use the certificate or key (Node's TLS server then serves every client).
+   */
+  #nativeTlsContext(): number | undefined {
+    if (this.#nativeTls === undefined) {
+      const streams = this.#options.native?.();
+      const { cert, key } = this.#context ?? {};
+      if (!streams || !Buffer.isBuffer(cert) || !Buffer.isBuffer(key)) return undefined;
+      try {
+        this.#nativeTls = { id: streams.tlsContext(cert, key), streams };
+      } catch {
+        this.#nativeTls = 'failed';
+      }
+    }
+    return typeof this.#nativeTls === 'object' ? this.#nativeTls.id : undefined;
   }
 
   #tlsServer(context: tls.SecureContextOptions): tls.Server {
@@ -159,6 +191,8 @@ export class StreamListener {
       this.#connections.accept(socket, 'tcp', remote);
       return;
     }
+    const context = this.#nativeTlsContext();
+    if (context !== undefined && this.#connections.handOverTls(socket, remote, context)) return;
     if (remote !== undefined) {
       const key = `${socket.remoteAddress ?? ''}|${socket.remotePort ?? 0}`;
       this.#proxied.set(key, remote);

@@ -9,13 +9,23 @@
 import { spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
+import type net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { StreamFramer } from '@cloudproxy/stun';
-import { loadDataPlane } from './index.js';
 import type { DataPlane, PassedUpPacket } from './index.js';
+import {
+  EMPTY,
+  MAGIC_COOKIE,
+  adopt,
+  addon,
+  cleanups,
+  pausedServer,
+  prng,
+  runCleanups,
+  waitFor,
+} from './test-support.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const compiler = ['cc', 'gcc', 'clang'].find((c) => spawnSync(c, ['--version']).status === 0);
@@ -54,32 +64,7 @@ describe.skipIf(compiler === undefined)('native packet parser under sanitizers',
 
 // ---- the stream reader under random bytes -------------------------------------------------------
 
-const addon = loadDataPlane();
-const COOKIE = 0x2112a442;
-
-/** mulberry32: a small seeded PRNG, so that a failing run can be replayed with FUZZ_SEED. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function waitUntil(check: () => boolean, what: string, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  return new Promise((resolve, reject) => {
-    const poll = (): void => {
-      if (check()) resolve();
-      else if (Date.now() > deadline) reject(new Error(`${what}: not within ${ms} ms`));
-      else setTimeout(poll, 5);
-    };
-    poll();
-  });
-}
+afterEach(runCleanups);
 
 /** Random stream content: mostly whole frames; with probability `hostility` a cut frame, garbage or a bad header. */
 function randomItem(random: () => number, hostility: number): Buffer {
@@ -99,7 +84,7 @@ function randomItem(random: () => number, hostility: number): Buffer {
     const type = int(0x4000);
     b.writeUInt16BE(type === 0x0016 ? 0x0001 : type, 0); // no Send indication by chance
     b.writeUInt16BE(length, 2);
-    b.writeUInt32BE(COOKIE, 4);
+    b.writeUInt32BE(MAGIC_COOKIE, 4);
     return b;
   };
   if (random() >= hostility) return frame();
@@ -112,7 +97,7 @@ function randomItem(random: () => number, hostility: number): Buffer {
   const b = fill(20 + 4 * int(20));
   b.writeUInt16BE(int(0x4000), 0);
   b.writeUInt16BE(kind === 2 ? 4 * int(20) + 1 + int(3) : b.length - 20, 2);
-  b.writeUInt32BE(kind === 2 ? COOKIE : (COOKIE ^ (1 + int(0xffff))) >>> 0, 4);
+  b.writeUInt32BE(kind === 2 ? MAGIC_COOKIE : (MAGIC_COOKIE ^ (1 + int(0xffff))) >>> 0, 4);
   return b;
 }
 
@@ -176,30 +161,14 @@ describe.skipIf(addon === undefined)('native stream reader under random bytes', 
         else strays++;
       },
     });
-    const accepted = new Map<number, net.Socket>();
-    const server = net.createServer({ pauseOnConnect: true }, (s) => {
-      accepted.set(s.remotePort ?? 0, s);
-    });
     const peer = dgram.createSocket('udp4');
     let peerGot = 0;
     peer.on('message', () => peerGot++);
-    const sockets: net.Socket[] = [];
     try {
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      // Its connections (resets after bad framing are expected) are destroyed after the test.
+      const server = await pausedServer();
+      cleanups.push(() => server.close());
       await new Promise<void>((resolve) => peer.bind(0, '127.0.0.1', resolve));
-      const serverPort = (server.address() as net.AddressInfo).port;
-
-      const connect = async (): Promise<{ client: net.Socket; serverSide: net.Socket }> => {
-        const client = net.connect({ port: serverPort, host: '127.0.0.1', noDelay: true });
-        sockets.push(client);
-        client.on('error', () => undefined); // resets after bad framing are expected
-        await new Promise<void>((resolve) => client.once('connect', resolve));
-        const port = client.localPort ?? 0;
-        await waitUntil(() => accepted.has(port), 'accept', 2000);
-        const serverSide = accepted.get(port)!;
-        accepted.delete(port);
-        return { client, serverSide };
-      };
 
       let nextId = 1;
       const open = async (): Promise<FuzzConnection> => {
@@ -226,14 +195,9 @@ describe.skipIf(addon === undefined)('native stream reader under random bytes', 
         const boundChannel = (f: Buffer): boolean =>
           f[0]! >> 6 === 1 && f.readUInt16BE(0) === 0x4001;
         const expectedUp = programmed ? all.filter((f) => !boundChannel(f)) : all;
-        const { client, serverSide } = await connect();
+        const { raw: client, serverSide } = await server.connect();
         frames.set(id, []);
-        const fd = (serverSide as unknown as { _handle: { fd: number } })._handle.fd;
-        const handle = plane.adoptStream(worker, fd, id, partial ?? new Uint8Array(0));
-        expect(handle, why).toBeDefined();
-        serverSide.removeAllListeners('data');
-        serverSide.removeAllListeners('close');
-        serverSide.destroy();
+        const handle = adopt(plane, serverSide, worker, id, partial ?? EMPTY, undefined, why);
         let relay: number | undefined;
         let alloc: number | undefined;
         if (programmed) {
@@ -256,7 +220,7 @@ describe.skipIf(addon === undefined)('native stream reader under random bytes', 
         }
         const connection: FuzzConnection = {
           id,
-          handle: handle!,
+          handle,
           client,
           chunks,
           next: 0,
@@ -303,8 +267,8 @@ describe.skipIf(addon === undefined)('native stream reader under random bytes', 
           busy = busy.filter((b) => b.next < b.chunks.length);
         }
         for (const c of wave) if (!c.jsClosed) c.client.end();
-        await waitUntil(() => wave.every((c) => c.jsClosed || ends.has(c.id)), why, 10_000);
-        await waitUntil(() => wave.every((c) => c.closed), `${why}: clients closed`, 5000);
+        await waitFor(() => wave.every((c) => c.jsClosed || ends.has(c.id)), why, 10_000);
+        await waitFor(() => wave.every((c) => c.closed), `${why}: clients closed`, 5000);
         for (const c of wave) {
           const got = frames.get(c.id) ?? [];
           const end = ends.get(c.id);
@@ -341,27 +305,22 @@ describe.skipIf(addon === undefined)('native stream reader under random bytes', 
       expect(strays, why).toBe(0);
 
       // A new connection is served as the first one was.
-      const { client, serverSide } = await connect();
+      const { raw: client, serverSide } = await server.connect();
       const received: Buffer[] = [];
       client.on('data', (d: Buffer) => received.push(d));
       frames.set(0, []);
-      const fd = (serverSide as unknown as { _handle: { fd: number } })._handle.fd;
-      const handle = plane.adoptStream(1, fd, 0, new Uint8Array(0));
-      expect(handle, why).toBeDefined();
-      serverSide.destroy();
+      const handle = adopt(plane, serverSide, 1, 0, EMPTY, undefined, why);
       const hello = Buffer.alloc(28);
       hello.writeUInt16BE(0x0001, 0);
       hello.writeUInt16BE(8, 2);
-      hello.writeUInt32BE(COOKIE, 4);
+      hello.writeUInt32BE(MAGIC_COOKIE, 4);
       client.write(hello);
-      await waitUntil(() => frames.get(0)?.length === 1, `${why}: a frame afterwards`, 2000);
+      await waitFor(() => frames.get(0)?.length === 1, `${why}: a frame afterwards`, 2000);
       expect(frames.get(0)?.[0]?.equals(hello), why).toBe(true);
-      expect(plane.sendToStream(handle!, Buffer.from([1, 2, 3]), false), why).toBe('sent');
-      await waitUntil(() => Buffer.concat(received).length === 3, `${why}: bytes afterwards`, 2000);
+      expect(plane.sendToStream(handle, Buffer.from([1, 2, 3]), false), why).toBe('sent');
+      await waitFor(() => Buffer.concat(received).length === 3, `${why}: bytes afterwards`, 2000);
     } finally {
-      for (const s of sockets) s.destroy();
       plane.close();
-      server.close();
       peer.close();
     }
   }, 60_000);

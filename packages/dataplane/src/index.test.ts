@@ -4,32 +4,23 @@
  * indication byte-identical to the JavaScript encoder), what is passed up, and random bytes.
  */
 import dgram from 'node:dgram';
-import { readdirSync } from 'node:fs';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  MessageClass,
-  Method,
-  attr,
-  data as dataAttr,
-  encodeMessage,
-  xorPeerAddress,
-} from '@cloudproxy/stun';
-import { DataPlane, dataPlaneUnavailableReason, forEachRecord, loadDataPlane } from './index.js';
+import { DataPlane, forEachRecord } from './index.js';
 import type { PassedUpPacket } from './index.js';
+import {
+  addon,
+  cleanups,
+  dataIndication,
+  describeNative,
+  openFds,
+  openPlane,
+  runCleanups,
+  sendIndication,
+  waitFor,
+} from './test-support.js';
 
-const addon = loadDataPlane();
-const describeNative = addon ? describe : describe.skip;
-if (!addon) process.stderr.write(`skipping: ${dataPlaneUnavailableReason() ?? ''}\n`);
-
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const fn of cleanups.splice(0).reverse()) fn();
-});
-
-function openFds(): number {
-  return readdirSync('/proc/self/fd').length;
-}
+afterEach(runCleanups);
 
 function socket(): Promise<dgram.Socket> {
   return new Promise((resolve) => {
@@ -55,18 +46,6 @@ function next(s: dgram.Socket): Promise<Buffer> {
   });
 }
 
-function waitFor(check: () => boolean): Promise<void> {
-  const deadline = Date.now() + 2000;
-  return new Promise((resolve, reject) => {
-    const poll = (): void => {
-      if (check()) resolve();
-      else if (Date.now() > deadline) reject(new Error('condition not met within 2 s'));
-      else setTimeout(poll, 5);
-    };
-    poll();
-  });
-}
-
 /** A plane with one listener, one client, one peer and one relay; the client is programmed. */
 async function setup(): Promise<{
   plane: DataPlane;
@@ -76,21 +55,12 @@ async function setup(): Promise<{
   port: number;
   relayPort: number;
 }> {
-  const up: PassedUpPacket[] = [];
-  const plane = addon!.open({
-    threads: 2,
-    minPort: 40000,
-    maxPort: 60000,
-    onPacket: (p) => up.push({ ...p, data: Buffer.from(p.data) }),
-  });
-  cleanups.push(() => {
-    plane.close();
-  });
+  const { plane, up } = openPlane();
   const { listener, port } = plane.listen('127.0.0.1', 0);
   const client = await socket();
   const peer = await socket();
   client.send(Buffer.from('hello'), port, '127.0.0.1');
-  await waitFor(() => up.length === 1);
+  await waitFor(() => up.length === 1, 'the first datagram up', 2000);
   const worker = up[0]!.worker;
   let relayPort = 0;
   let relay: number | undefined;
@@ -166,27 +136,21 @@ describeNative('native data plane', () => {
   it('relays a Send indication and answers with a Data indication as the JS encoder would', async () => {
     const { client, peer, port, relayPort } = await setup();
     const other = await socket();
-    const target = { family: 4 as const, address: '127.0.0.1', port: other.address().port };
-    const send = encodeMessage({
-      method: Method.Send,
-      messageClass: MessageClass.Indication,
-      transactionId: new Uint8Array(12).fill(5),
-      attributes: [attr(xorPeerAddress, target), attr(dataAttr, new Uint8Array([7, 7, 7]))],
-    });
+    const target = other.address().port;
+    const send = sendIndication(target, new Uint8Array([7, 7, 7]));
     const toOther = next(other);
     client.send(send, port, '127.0.0.1');
     expect([...(await toOther)]).toEqual([7, 7, 7]);
     const toClient = next(client);
     other.send(Buffer.from([1, 2, 3, 4, 5]), relayPort, '127.0.0.1');
     const indication = await toClient;
-    const expected = encodeMessage({
-      method: Method.Data,
-      messageClass: MessageClass.Indication,
-      transactionId: indication.subarray(8, 20),
-      attributes: [attr(xorPeerAddress, target), attr(dataAttr, new Uint8Array([1, 2, 3, 4, 5]))],
-    });
+    const expected = dataIndication(
+      target,
+      new Uint8Array([1, 2, 3, 4, 5]),
+      indication.subarray(8, 20),
+    );
     expect(Buffer.from(expected).equals(indication)).toBe(true);
-    expect(peer.address().port).not.toBe(target.port);
+    expect(peer.address().port).not.toBe(target);
   });
 
   it('passes up what it does not relay, with source and listener', async () => {
@@ -194,7 +158,7 @@ describeNative('native data plane', () => {
     client.send(Buffer.from([0x40, 0x02, 0, 1, 1]), port, '127.0.0.1'); // unbound channel
     const stranger = await socket();
     stranger.send(Buffer.from([4]), relayPort, '127.0.0.1'); // from an unknown port: permitted IP
-    await waitFor(() => up.length === 2);
+    await waitFor(() => up.length === 2, 'both passed up', 2000);
     expect(up[1]).toMatchObject({ source: 'client', id: 0, port: client.address().port });
   });
 
@@ -211,7 +175,7 @@ describeNative('native data plane', () => {
     while (Date.now() < busyUntil) {
       // the worker keeps reading meanwhile: its records join one queue
     }
-    await waitFor(() => up.length - before === count);
+    await waitFor(() => up.length - before === count, 'every datagram up', 2000);
     const order = up.slice(before).map((p) => p.data.readUInt32BE(4));
     expect(order).toEqual([...Array(count).keys()]);
     expect(plane.stats().passedUpDropped).toBe(0);
@@ -242,11 +206,11 @@ describeNative('native data plane', () => {
     };
     const callsBefore = plane.stats().sendCalls;
     send(0, 150); // more than the queue holds (64): it sends the first ones on the way
-    await waitFor(() => got.length === 150); // the rest when this turn ended
+    await waitFor(() => got.length === 150, 'the first 150', 2000); // the rest when this turn ended
     expect(plane.stats().sendCalls - callsBefore).toBe(3); // 64 + 64 + 22, one sendmmsg each
     send(150, 155);
     expect(plane.closeRelay(handle)).toBe(true); // sends its queue before the socket closes
-    await waitFor(() => got.length === 155);
+    await waitFor(() => got.length === 155, 'all 155', 2000);
     expect(got).toEqual([...Array(155).keys()]);
     expect(plane.sendFromRelay(handle, '127.0.0.1', peer.address().port, bytes)).toBe(false);
     expect(failed).toBe(0);
@@ -266,7 +230,7 @@ describeNative('native data plane', () => {
       ),
       { numRuns: runs },
     );
-    await waitFor(() => plane.stats().receivedPackets >= runs);
+    await waitFor(() => plane.stats().receivedPackets >= runs, 'every random datagram', 2000);
     const toPeer = next(peer);
     client.send(Buffer.from([0x40, 0x01, 0, 1, 42]), port, '127.0.0.1');
     expect([...(await toPeer)]).toEqual([42]);

@@ -115,6 +115,14 @@ static int split_handle(struct dp_plane *p, double h, struct dp_worker **w, int3
   return 0;
 }
 
+/* The plane argument `pv` and the slot that handle argument `hv` names in it: 0, or -1. */
+static int get_slot(napi_env env, napi_value pv, napi_value hv, struct dp_plane **p,
+                    struct dp_worker **w, int32_t *slot, uint32_t *gen) {
+  double h;
+  if (get_plane(env, pv, p) < 0 || get_double(env, hv, &h) < 0) return -1;
+  return split_handle(*p, h, w, slot, gen);
+}
+
 /* ---- open and close ----------------------------------------------------------------------- */
 
 /*
@@ -426,12 +434,11 @@ static napi_value dp_close_relay(napi_env env, napi_callback_info info) {
   struct dp_worker *w;
   int32_t slot;
   uint32_t gen;
-  double h;
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   /* Queued datagrams leave first: a queued descriptor must not be closed (or reused). */
   if (argc == 2 && get_plane(env, argv[0], &p) == 0) dp_sendq_send(p->sendq);
-  int ok = argc == 2 && get_plane(env, argv[0], &p) == 0 && get_double(env, argv[1], &h) == 0 &&
-           split_handle(p, h, &w, &slot, &gen) == 0 && dp_relay_release(w, slot, gen, 0) >= 0;
+  int ok = argc == 2 && get_slot(env, argv[0], argv[1], &p, &w, &slot, &gen) == 0 &&
+           dp_relay_release(w, slot, gen, 0) >= 0;
   CHECK(env, napi_get_boolean(env, ok, &result));
   return result;
 }
@@ -649,10 +656,9 @@ static napi_value dp_close_stream(napi_env env, napi_callback_info info) {
   struct dp_worker *w;
   int32_t slot;
   uint32_t gen;
-  double h;
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  int ok = argc == 2 && get_plane(env, argv[0], &p) == 0 && get_double(env, argv[1], &h) == 0 &&
-           split_handle(p, h, &w, &slot, &gen) == 0 && dp_stream_close(w, slot, gen) == 0;
+  int ok = argc == 2 && get_slot(env, argv[0], argv[1], &p, &w, &slot, &gen) == 0 &&
+           dp_stream_close(w, slot, gen) == 0;
   CHECK(env, napi_get_boolean(env, ok, &result));
   return result;
 }
@@ -822,7 +828,7 @@ static napi_value alloc_counts(napi_env env, napi_callback_info info, int remove
   struct dp_worker *w;
   int32_t slot;
   uint32_t gen;
-  double h, *out = NULL;
+  double *out = NULL;
   uint64_t counts[4];
   napi_typedarray_type type;
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
@@ -832,8 +838,7 @@ static napi_value alloc_counts(napi_env env, napi_callback_info info, int remove
     napi_throw_error(env, "ERR_DATAPLANE_ARGUMENT", "take(plane, handle, out: Float64Array(4))");
     return NULL;
   }
-  int ok = argc >= 2 && get_plane(env, argv[0], &p) == 0 && get_double(env, argv[1], &h) == 0 &&
-           split_handle(p, h, &w, &slot, &gen) == 0 &&
+  int ok = argc >= 2 && get_slot(env, argv[0], argv[1], &p, &w, &slot, &gen) == 0 &&
            (remove ? dp_alloc_remove(w, slot, gen, counts) : dp_alloc_take(w, slot, gen, counts)) == 0;
   if (argc == 3) {
     for (int i = 0; ok && i < 4; i++) out[i] = (double)counts[i];

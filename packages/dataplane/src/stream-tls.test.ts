@@ -9,30 +9,47 @@
  */
 import { execFileSync } from 'node:child_process';
 import { X509Certificate, generateKeyPairSync } from 'node:crypto';
-import dgram from 'node:dgram';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import net from 'node:net';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import type net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Duplex } from 'node:stream';
 import tls from 'node:tls';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  MessageClass,
-  Method,
-  attr,
-  data as dataAttr,
-  encodeMessage,
-  xorPeerAddress,
-} from '@cloudproxy/stun';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { makeSelfSignedCert } from '../../../test/helpers/certs.js';
 import type { TestCertificate } from '../../../test/helpers/certs.js';
-import { dataPlaneUnavailableReason, loadDataPlane } from './index.js';
-import type { DataPlane, NativeAllocation, PassedUpPacket } from './index.js';
-
-const addon = loadDataPlane();
-const describeNative = addon ? describe : describe.skip;
-if (!addon) process.stderr.write(`skipping: ${dataPlaneUnavailableReason() ?? ''}\n`);
+import {
+  EMPTY,
+  MiB,
+  adopt,
+  allocation,
+  bytes,
+  channelData,
+  cleanups,
+  dataIndication,
+  delay,
+  describeNative,
+  endOf,
+  expectFrames,
+  fdOf,
+  mixedFrames,
+  framesOf,
+  hex,
+  openFds,
+  openPlane,
+  pausedServer,
+  randomFrames,
+  receiver,
+  runCleanups,
+  sendIndication,
+  stun,
+  streamSender,
+  udpPeer,
+  waitFor,
+  write,
+} from './test-support.js';
+import type { PausedServer, Plane, Received } from './test-support.js';
+import type { PassedUpPacket } from './index.js';
 
 /** The listeners' TLS 1.2 suites (packages/turn/src/node/tls-policy.ts, TLS12_CIPHERS). */
 const CIPHERS = [
@@ -43,84 +60,33 @@ const CIPHERS = [
   'ECDHE-ECDSA-CHACHA20-POLY1305',
   'ECDHE-RSA-CHACHA20-POLY1305',
 ].join(':');
-const MAGIC_COOKIE = 0x2112a442;
-const MiB = 1024 * 1024;
-const EMPTY = Buffer.alloc(0);
 /** TLS record content types (RFC 8446 §5.1). */
 const ALERT = 21;
 const HANDSHAKE = 22;
 const APPLICATION_DATA = 23;
 
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const fn of cleanups.splice(0).reverse()) fn();
-});
+afterEach(runCleanups);
 
 let cert: TestCertificate;
 let certPem: Buffer;
 let keyPem: Buffer;
 
-// ---- waiting -----------------------------------------------------------------------------------
-
-function waitFor(check: () => boolean, what: string, ms = 3000): Promise<void> {
-  const deadline = Date.now() + ms;
-  return new Promise((resolve, reject) => {
-    const poll = (): void => {
-      if (check()) resolve();
-      else if (Date.now() > deadline) reject(new Error(`${what}: not within ${ms} ms`));
-      else setTimeout(poll, 2);
-    };
-    poll();
-  });
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function openFds(): number {
-  return readdirSync('/proc/self/fd').length;
-}
-
 // ---- the plane and what it passes up -----------------------------------------------------------
 
-interface Plane {
-  readonly plane: DataPlane;
-  readonly up: PassedUpPacket[];
+interface TlsPlane extends Plane {
   /** A TLS context made from the test certificate. */
   readonly context: number;
 }
 
-function openPlane(threads = 2): Plane {
-  const up: PassedUpPacket[] = [];
-  const plane = addon!.open({
-    threads,
-    minPort: 40000,
-    maxPort: 60000,
-    onPacket: (p) =>
-      up.push({ ...p, address: Uint8Array.from(p.address), data: Buffer.from(p.data) }),
-  });
-  cleanups.push(() => {
-    plane.close();
-  });
-  return { plane, up, context: plane.tlsContext(certPem, keyPem, CIPHERS) };
+/** A plane of `threads` workers (closed after the test) and a context of the test certificate. */
+function openTlsPlane(threads = 2): TlsPlane {
+  const p = openPlane(threads);
+  return { ...p, context: p.plane.tlsContext(certPem, keyPem, CIPHERS) };
 }
 
-/** The frames passed up for stream client `id`, in order. */
-function framesOf(up: readonly PassedUpPacket[], id: number): Buffer[] {
-  return up.filter((p) => p.source === 'stream' && p.id === id).map((p) => p.data);
-}
-
-function endOf(up: readonly PassedUpPacket[], id: number): PassedUpPacket | undefined {
-  return up.find((p) => p.source === 'stream-end' && p.id === id);
-}
-
+/** The first bytes of stream client `id` refused (passed up as no STUN). */
 function refusedOf(up: readonly PassedUpPacket[], id: number): PassedUpPacket[] {
   return up.filter((p) => p.source === 'stream-refused' && p.id === id);
-}
-
-function hex(frames: readonly Uint8Array[]): string[] {
-  return frames.map((f) => Buffer.from(f).toString('hex'));
 }
 
 /** What a call threw: its code and message. */
@@ -136,82 +102,20 @@ function thrown(fn: () => unknown): { code?: string | undefined; message: string
 
 // ---- TCP connections ---------------------------------------------------------------------------
 
-let server: net.Server;
-let serverPort = 0;
-const accepted = new Map<number, net.Socket>();
-const acceptWaiters = new Map<number, (socket: net.Socket) => void>();
+// Node reads an accepted socket only when a test says so.
+let server: PausedServer;
 
 beforeAll(async () => {
   cert = makeSelfSignedCert();
   certPem = readFileSync(cert.certFile);
   keyPem = readFileSync(cert.keyFile);
-  // pauseOnConnect: Node reads an accepted socket only when a test says so.
-  server = net.createServer({ pauseOnConnect: true }, (socket) => {
-    const port = socket.remotePort ?? 0;
-    const waiter = acceptWaiters.get(port);
-    if (waiter) {
-      acceptWaiters.delete(port);
-      waiter(socket);
-    } else {
-      accepted.set(port, socket);
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  serverPort = (server.address() as net.AddressInfo).port;
+  server = await pausedServer();
 });
 
 afterAll(() => {
   server.close();
   cert.cleanup();
 });
-
-/** A TCP connection: the client's socket and the server side of it (not read by Node). */
-async function connect(): Promise<{ raw: net.Socket; serverSide: net.Socket }> {
-  const raw = net.connect({ port: serverPort, host: '127.0.0.1', noDelay: true });
-  cleanups.push(() => raw.destroy());
-  raw.on('error', () => undefined); // a reset shows as 'close'
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('no connection within 2 s')), 2000);
-    raw.once('connect', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-  const port = raw.localPort ?? 0;
-  const serverSide =
-    accepted.get(port) ??
-    (await new Promise<net.Socket>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('not accepted within 2 s')), 2000);
-      acceptWaiters.set(port, (s) => {
-        clearTimeout(timer);
-        resolve(s);
-      });
-    }));
-  accepted.delete(port);
-  cleanups.push(() => serverSide.destroy());
-  return { raw, serverSide };
-}
-
-function fdOf(socket: net.Socket): number {
-  return (socket as unknown as { _handle: { fd: number } })._handle.fd;
-}
-
-/** Hands the server side to `worker` as a TLS stream and closes Node's descriptor at once. */
-function adopt(
-  plane: DataPlane,
-  serverSide: net.Socket,
-  worker: number,
-  id: number,
-  bytes: Uint8Array,
-  context: number,
-): number {
-  const handle = plane.adoptStream(worker, fdOf(serverSide), id, bytes, context);
-  expect(handle).toBeDefined();
-  serverSide.removeAllListeners('data');
-  serverSide.removeAllListeners('close');
-  serverSide.destroy();
-  return handle!;
-}
 
 /**
  * The TCP connection under a TLS client as a Duplex (Node's TLS client then runs over it): it
@@ -287,20 +191,15 @@ class Wire extends Duplex {
 }
 
 /** A TLS client as the test sees it. */
-interface TlsClient {
+interface TlsClient extends Received {
   readonly socket: tls.TLSSocket;
   readonly wire: Wire;
-  readonly chunks: Buffer[];
   /** 'end' seen: the stream ended (close_notify or FIN). */
   ended: boolean;
   /** The TCP connection closed. */
   closed: boolean;
   /** Errors seen before 'end'. */
   readonly errors: string[];
-  received(): Buffer;
-  size(): number;
-  /** Starts reading (a client made with read = false reads nothing until then). */
-  read(): void;
 }
 
 interface TlsOptions {
@@ -328,8 +227,8 @@ interface TlsConnection {
 }
 
 /** A TLS client whose connection `worker` serves as stream client `id` (the handshake runs). */
-async function tlsClient(p: Plane, worker: number, id: number, o: TlsOptions = {}) {
-  const { raw, serverSide } = await connect();
+async function tlsClient(p: TlsPlane, worker: number, id: number, o: TlsOptions = {}) {
+  const { raw, serverSide } = await server.connect();
   const wire = new Wire(raw, typeof o.handOver === 'number' ? o.handOver : undefined);
   const context = o.context ?? p.context;
   const handOver =
@@ -361,16 +260,10 @@ async function tlsClient(p: Plane, worker: number, id: number, o: TlsOptions = {
   const client: TlsClient = {
     socket,
     wire,
-    chunks: [],
     ended: false,
     closed: false,
     errors: [],
-    received: () => Buffer.concat(client.chunks),
-    size: () => client.chunks.reduce((n, c) => n + c.length, 0),
-    read: () => {
-      socket.on('data', (d: Buffer) => client.chunks.push(d));
-      socket.resume();
-    },
+    ...receiver(socket),
   };
   socket.on('error', (e: Error) => {
     if (!client.ended) client.errors.push(e.message);
@@ -400,7 +293,7 @@ async function tlsClient(p: Plane, worker: number, id: number, o: TlsOptions = {
  * for the client's Finished: a frame passed up shows it is complete too).
  */
 async function tlsAdopted(
-  p: Plane,
+  p: TlsPlane,
   worker: number,
   id: number,
   o: TlsOptions = {},
@@ -408,12 +301,6 @@ async function tlsAdopted(
   const connection = await tlsClient(p, worker, id, o);
   expect(await connection.handshake).toBe('secure');
   return connection;
-}
-
-function write(client: TlsClient, data: Uint8Array): Promise<void> {
-  return new Promise((resolve, reject) => {
-    client.socket.write(data, (error) => (error ? reject(error) : resolve()));
-  });
 }
 
 /** The whole TLS records in `bytes` (type and length), and the bytes they take. */
@@ -442,147 +329,18 @@ function endsWithCloseNotify(client: TlsClient, version: string): boolean {
   return last.type === APPLICATION_DATA && last.length === 19;
 }
 
-// ---- frames ------------------------------------------------------------------------------------
-
-/** A STUN message: header (given type, length of body, magic cookie, transaction id) + body. */
-function stun(type: number, body: Uint8Array | number, cookie = MAGIC_COOKIE): Buffer {
-  const content = typeof body === 'number' ? Buffer.alloc(body, 0xab) : Buffer.from(body);
-  const header = Buffer.alloc(20);
-  header.writeUInt16BE(type, 0);
-  header.writeUInt16BE(content.length, 2);
-  header.writeUInt32BE(cookie >>> 0, 4);
-  for (let i = 8; i < 20; i++) header[i] = i * 7;
-  return Buffer.concat([header, content]);
-}
-
-/** A ChannelData frame and its stream form (padded to a multiple of 4 with `padByte`). */
-function channelData(
-  channel: number,
-  payload: Uint8Array,
-  padByte = 0,
-): { frame: Buffer; wire: Buffer } {
-  const frame = Buffer.alloc(4 + payload.length);
-  frame.writeUInt16BE(channel, 0);
-  frame.writeUInt16BE(payload.length, 2);
-  frame.set(payload, 4);
-  const pad = Buffer.alloc((4 - (payload.length % 4)) % 4, padByte);
-  return { frame, wire: Buffer.concat([frame, pad]) };
-}
-
-function bytes(n: number, first = 1): Buffer {
-  return Buffer.from(Array.from({ length: n }, (_, i) => (first + i) & 0xff));
-}
-
-/** mulberry32: a small seeded PRNG, so a failing run can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Random frames (first a STUN message), their stream form, and more than one read of them. */
-function randomFrames(seed: number, count: number): { expected: Buffer[]; wire: Buffer } {
-  const random = prng(seed);
-  const expected: Buffer[] = [stun(0x0003, bytes(16, seed))];
-  const wire: Buffer[] = [expected[0]!];
-  const add = (frame: Buffer, padded: Buffer = frame): void => {
-    expected.push(frame);
-    wire.push(padded);
-  };
-  add(stun(0x0101, 0xfffc)); // largest STUN message
-  const largest = channelData(0x4abc, bytes(0xffff)); // largest ChannelData, 1 byte padding
-  add(largest.frame, largest.wire);
-  for (let i = 0; i < count; i++) {
-    const big = random() < 0.02;
-    if (random() < 0.5) {
-      const length = Math.floor(random() * (big ? 0xffff : 300));
-      const cd = channelData(0x4000 + Math.floor(random() * 0x4000), bytes(length, i), i);
-      add(cd.frame, cd.wire);
-    } else {
-      const length = 4 * Math.floor(random() * (big ? 0x3fff : 80));
-      add(stun(Math.floor(random() * 0x4000), bytes(length, i)));
-    }
-  }
-  return { expected, wire: Buffer.concat(wire) };
-}
-
-function expectFrames(got: readonly Buffer[], expected: readonly Buffer[]): void {
-  expect(got.length).toBe(expected.length);
-  for (let i = 0; i < expected.length; i++) {
-    if (!got[i]!.equals(expected[i]!)) expect.fail(`frame ${i} differs`);
-  }
-}
-
-// ---- UDP peers ---------------------------------------------------------------------------------
-
-interface Peer {
-  readonly socket: dgram.Socket;
-  readonly port: number;
-  readonly got: { data: Buffer; port: number }[];
-  send(data: Uint8Array, port: number): Promise<void>;
-}
-
-async function udpPeer(): Promise<Peer> {
-  const socket = dgram.createSocket('udp4');
-  cleanups.push(() => socket.close());
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  const got: { data: Buffer; port: number }[] = [];
-  socket.on('message', (data, rinfo) => got.push({ data, port: rinfo.port }));
-  return {
-    socket,
-    port: socket.address().port,
-    got,
-    send: (data, port) =>
-      new Promise((resolve, reject) => {
-        socket.send(data, port, '127.0.0.1', (error) => (error ? reject(error) : resolve()));
-      }),
-  };
-}
-
-function allocation(
-  worker: number,
-  stream: number,
-  relay: number,
-  channels: { number: number; port: number }[],
-): NativeAllocation {
-  return {
-    worker,
-    stream,
-    listener: 0,
-    clientIp: '',
-    clientPort: 0,
-    relays: [relay],
-    ttlMs: 60_000,
-    permissions: [{ ip: '127.0.0.1', ttlMs: 60_000, relayPortsOnly: false }],
-    channels: channels.map((c) => ({ ...c, ip: '127.0.0.1', ttlMs: 60_000 })),
-  };
-}
-
 // ---- the tests ---------------------------------------------------------------------------------
 
 const VERSIONS = ['TLSv1.2', 'TLSv1.3'] as const;
 
 describeNative('native TLS stream clients: handshake and frames', () => {
   it.each(VERSIONS)('%s: splits frames of records written byte by byte, in order', async (v) => {
-    const p = openPlane();
+    const p = openTlsPlane();
     const { client } = await tlsAdopted(p, 1, 11, { maxVersion: v });
     expect(client.socket.getProtocol()).toBe(v);
     if (v === 'TLSv1.2') expect(CIPHERS.split(':')).toContain(client.socket.getCipher().name);
-    const cd = [
-      channelData(0x4001, bytes(5), 0xee), // padding bytes are skipped whatever they are
-      channelData(0x4002, bytes(0)),
-      channelData(0x7fff, bytes(4)),
-      channelData(0x4000, bytes(7, 100)),
-    ];
-    const frames = [stun(0x0001, 8), cd[0]!, cd[1]!, stun(0x0011, 0), cd[2]!, cd[3]!];
-    const expected = frames.map((f) => (Buffer.isBuffer(f) ? f : f.frame));
-    for (const [i, f] of frames.entries()) {
-      const wire = Buffer.isBuffer(f) ? f : f.wire;
+    const frames = mixedFrames();
+    for (const [i, { wire }] of frames.entries()) {
       for (const byte of wire) {
         // Nothing of frame i (or its padding) may go up before its last byte is written.
         expect(framesOf(p.up, 11).length).toBe(i);
@@ -591,7 +349,7 @@ describeNative('native TLS stream clients: handshake and frames', () => {
       }
       await waitFor(() => framesOf(p.up, 11).length === i + 1, `frame ${i} up`);
     }
-    expect(hex(framesOf(p.up, 11))).toEqual(hex(expected));
+    expect(hex(framesOf(p.up, 11))).toEqual(hex(frames.map((f) => f.frame)));
     const record = p.up.find((r) => r.source === 'stream')!;
     expect(record).toMatchObject({ id: 11, worker: 1, port: 0 });
     expect([...record.address]).toEqual([0, 0, 0, 0]);
@@ -601,9 +359,9 @@ describeNative('native TLS stream clients: handshake and frames', () => {
   });
 
   it.each(VERSIONS)('%s: splits many frames across records and reads, intact', async (v) => {
-    const p = openPlane();
+    const p = openTlsPlane();
     const { client } = await tlsAdopted(p, 0, 12, { maxVersion: v });
-    const { expected, wire } = randomFrames(12345, 600);
+    const { expected, wire } = randomFrames(12345, 600, [stun(0x0003, bytes(16, 12345))]);
     expect(wire.length).toBeGreaterThan(256 * 1024); // more than one read of the worker
     // Frames written right after the handshake, in one write and in odd slices.
     await write(client, wire.subarray(0, 100_000));
@@ -617,7 +375,7 @@ describeNative('native TLS stream clients: handshake and frames', () => {
   });
 
   it('a client closing with close_notify ends the stream as closed, after its frames', async () => {
-    const p = openPlane();
+    const p = openTlsPlane();
     const { client, handle } = await tlsAdopted(p, 1, 13);
     const frame = stun(0x0001, 4);
     await write(client, frame);
@@ -636,7 +394,7 @@ describeNative('native TLS stream clients: handshake and frames', () => {
     ["['h2']", 'none', ['h2'], false],
     ['no ALPN', 'none', undefined, false],
   ] as const)('ALPN: a client offering %s gets %s and is served', async (_, __, alpn, selected) => {
-    const p = openPlane();
+    const p = openTlsPlane();
     const { client } = await tlsAdopted(p, 0, 14, { alpn: alpn && [...alpn] });
     expect(client.socket.alpnProtocol).toBe(selected);
     const frame = stun(0x0001, 8);
@@ -646,7 +404,7 @@ describeNative('native TLS stream clients: handshake and frames', () => {
   });
 
   it('keeps to the policy: no TLS 1.1, no TLS 1.2 suite outside the list', async () => {
-    const p = openPlane();
+    const p = openTlsPlane();
     const old = await tlsClient(p, 0, 15, {
       minVersion: 'TLSv1.1',
       maxVersion: 'TLSv1.1',
@@ -665,7 +423,7 @@ describeNative('native TLS stream clients: handshake and frames', () => {
     expect(framesOf(p.up, 15).length + framesOf(p.up, 16).length).toBe(0);
   });
   it('refuses a TLS 1.2 renegotiation: the client gives up, the stream ends', async () => {
-    const p = openPlane();
+    const p = openTlsPlane();
     const { client } = await tlsAdopted(p, 0, 17, { maxVersion: 'TLSv1.2' });
     const frame = stun(0x0001, 4);
     await write(client, frame);
@@ -698,7 +456,7 @@ describeNative('native TLS stream clients: bytes read before the handover', () =
   }
 
   it.each(cases)('%s handed over with the connection', async (_, options) => {
-    const p = openPlane();
+    const p = openTlsPlane();
     const { client, handedOver } = await tlsAdopted(p, 1, 21, options);
     expect(handedOver[0]).toBe(HANDSHAKE); // it was the ClientHello's start…
     if (typeof options.handOver === 'number') expect(handedOver.length).toBe(options.handOver);
@@ -713,8 +471,8 @@ describeNative('native TLS stream clients: bytes read before the handover', () =
   });
 
   it('writes what JavaScript queued before the handshake, once it is done', async () => {
-    const p = openPlane();
-    const { raw, serverSide } = await connect();
+    const p = openTlsPlane();
+    const { raw, serverSide } = await server.connect();
     const handle = adopt(p.plane, serverSide, 0, 22, EMPTY, p.context);
     cleanups.push(() => {
       p.plane.closeStream(handle);
@@ -734,14 +492,9 @@ describeNative('native TLS stream clients: bytes read before the handover', () =
 
 describeNative('native TLS stream clients: sending', () => {
   it('writes what JavaScript queues, encrypted, in order; drops only droppable bytes', async () => {
-    const p = openPlane();
+    const p = openTlsPlane();
     const { client, handle } = await tlsAdopted(p, 1, 41);
-    const expected: Buffer[] = [];
-    const send = (data: Buffer, droppable = false): string => {
-      const result = p.plane.sendToStream(handle, data, droppable);
-      if (result === 'sent') expected.push(Buffer.from(data));
-      return result;
-    };
+    const { send, sent: expected } = streamSender(p.plane, handle);
     const counter = Buffer.alloc(4);
     for (let turn = 0; turn < 5; turn++) {
       for (let i = 0; i < 400; i++) {
@@ -764,16 +517,11 @@ describeNative('native TLS stream clients: sending', () => {
   });
 
   it('counts ciphertext the client does not read: droppable bytes are dropped', async () => {
-    const p = openPlane();
+    const p = openTlsPlane();
     const { client, handle } = await tlsAdopted(p, 0, 42, { read: false });
     await write(client, stun(0x0001, 4)); // the worker's side of the handshake is done
     await waitFor(() => framesOf(p.up, 42).length === 1, 'a frame');
-    const expected: Buffer[] = [];
-    const send = (data: Buffer, droppable: boolean): string => {
-      const result = p.plane.sendToStream(handle, data, droppable);
-      if (result === 'sent') expected.push(data);
-      return result;
-    };
+    const { send, sent: expected } = streamSender(p.plane, handle);
     let dropped = false;
     for (let i = 0; i < 64 && !dropped; i++) {
       expect(send(bytes(MiB, i), false)).toBe('sent');
@@ -789,7 +537,7 @@ describeNative('native TLS stream clients: sending', () => {
   });
 
   it.each(VERSIONS)('%s: closeStream writes the queued bytes, then a close_notify', async (v) => {
-    const p = openPlane();
+    const p = openTlsPlane();
     const { client, handle } = await tlsAdopted(p, 0, 43, { maxVersion: v });
     // A frame up: the worker's side of the handshake is done too (in TLS 1.3 the client's ends
     // first, and nothing can be encrypted before the worker's ends).
@@ -810,7 +558,7 @@ describeNative('native TLS stream clients: sending', () => {
 
 describeNative('native TLS stream clients: relaying', () => {
   it.each(VERSIONS)('%s: relays ChannelData and Send both ways natively', async (v) => {
-    const p = openPlane();
+    const p = openTlsPlane();
     const worker = 1;
     const { client, handle } = await tlsAdopted(p, worker, 51, { maxVersion: v });
     const peer = await udpPeer();
@@ -859,22 +607,11 @@ describeNative('native TLS stream clients: relaying', () => {
     await other.send(bytes(5, 1), relayPort);
     await waitFor(() => client.size() === channelFrames.length + 44, 'a Data indication');
     const indication = client.received().subarray(channelFrames.length);
-    const target = { family: 4 as const, address: '127.0.0.1', port: other.port };
-    const expectedIndication = encodeMessage({
-      method: Method.Data,
-      messageClass: MessageClass.Indication,
-      transactionId: indication.subarray(8, 20),
-      attributes: [attr(xorPeerAddress, target), attr(dataAttr, bytes(5, 1))],
-    });
+    const expectedIndication = dataIndication(other.port, bytes(5, 1), indication.subarray(8, 20));
     expect(indication.toString('hex')).toBe(Buffer.from(expectedIndication).toString('hex'));
 
     // Client → other peer: a Send indication, relayed natively, not passed up.
-    const send = encodeMessage({
-      method: Method.Send,
-      messageClass: MessageClass.Indication,
-      transactionId: new Uint8Array(12).fill(5),
-      attributes: [attr(xorPeerAddress, target), attr(dataAttr, new Uint8Array([7, 7, 7]))],
-    });
+    const send = sendIndication(other.port, new Uint8Array([7, 7, 7]));
     await write(client, send);
     await waitFor(() => other.got.length === 1, 'the Send indication relayed');
     expect([...other.got[0]!.data]).toEqual([7, 7, 7]);
@@ -904,7 +641,7 @@ describeNative('native TLS stream clients: refused first bytes', () => {
   );
 
   it.each(VERSIONS)('%s: passes up an HTTP request; the answer and close follow', async (v) => {
-    const p = openPlane();
+    const p = openTlsPlane();
     const { client, handle } = await tlsAdopted(p, 1, 61, { maxVersion: v });
     await write(client, request);
     await waitFor(() => refusedOf(p.up, 61).length > 0, 'stream-refused');
@@ -928,7 +665,7 @@ describeNative('native TLS stream clients: refused first bytes', () => {
   });
 
   it('passes up at most 512 bytes of a long request, and reads the stream no more', async () => {
-    const p = openPlane();
+    const p = openTlsPlane();
     const { client, handle } = await tlsAdopted(p, 0, 62);
     const long = Buffer.concat([
       Buffer.from('POST /upload HTTP/1.1\r\nHost: x\r\nX-Pad: '),
@@ -952,7 +689,7 @@ describeNative('native TLS stream clients: refused first bytes', () => {
   });
 
   it('refuses first bytes that are ChannelData (top bits 01), not STUN', async () => {
-    const p = openPlane();
+    const p = openTlsPlane();
     const { client } = await tlsAdopted(p, 1, 63);
     const cd = channelData(0x4001, bytes(4));
     await write(client, Buffer.concat([cd.wire, stun(0x0001, 0)]));
@@ -964,7 +701,7 @@ describeNative('native TLS stream clients: refused first bytes', () => {
   });
 
   it('does not refuse a later HTTP-looking frame after a first STUN message', async () => {
-    const p = openPlane();
+    const p = openTlsPlane();
     const { client } = await tlsAdopted(p, 0, 64);
     const first = stun(0x0001, 4);
     await write(client, first);
@@ -993,8 +730,8 @@ describeNative('native TLS stream clients: failures', () => {
   ]);
 
   it.each(cases)('ends the stream as a TLS failure on %s %s', async (_, how, junk) => {
-    const p = openPlane();
-    const { raw, serverSide } = await connect();
+    const p = openTlsPlane();
+    const { raw, serverSide } = await server.connect();
     let closed = false;
     raw.on('close', () => (closed = true));
     raw.resume();
@@ -1014,7 +751,7 @@ describeNative('native TLS stream clients: failures', () => {
   });
 
   it('ends the stream when the client leaves in the middle of the handshake', async () => {
-    const p = openPlane();
+    const p = openTlsPlane();
     // (a) Part of the ClientHello, then FIN.
     const a = await tlsClient(p, 0, 72, { handOver: 20 });
     a.client.wire.raw.end();
@@ -1035,7 +772,7 @@ describeNative('native TLS stream clients: failures', () => {
   });
 
   it.each(VERSIONS)('%s: ends the stream on bad framing after the handshake', async (v) => {
-    const p = openPlane();
+    const p = openTlsPlane();
     const { client, handle } = await tlsAdopted(p, 1, 75, { maxVersion: v });
     const valid = stun(0x0001, 4);
     await write(client, Buffer.concat([valid, Buffer.from([0xc0, 0, 0, 0]), stun(0x0001, 0)]));
@@ -1048,7 +785,7 @@ describeNative('native TLS stream clients: failures', () => {
   });
 
   it.each(VERSIONS)('%s: ends the stream on a bad record after the handshake', async (v) => {
-    const p = openPlane();
+    const p = openTlsPlane();
     const { client } = await tlsAdopted(p, 0, 76, { maxVersion: v });
     const valid = stun(0x0001, 4);
     await write(client, valid);
@@ -1064,7 +801,7 @@ describeNative('native TLS stream clients: failures', () => {
 
 describeNative('native TLS stream clients: contexts', () => {
   it('refuses a bad certificate or key with ERR_DATAPLANE_TLS and the reason', () => {
-    const { plane } = openPlane();
+    const { plane } = openTlsPlane();
     const other = makeSelfSignedCert('other');
     cleanups.push(() => other.cleanup());
     const otherKey = readFileSync(other.keyFile);
@@ -1099,15 +836,15 @@ describeNative('native TLS stream clients: contexts', () => {
   });
 
   it('serves a stream whose context is freed, and refuses a freed context id', async () => {
-    const p = openPlane();
+    const p = openTlsPlane();
     const context = p.plane.tlsContext(certPem, keyPem, CIPHERS);
-    const { raw, serverSide } = await connect();
+    const { raw, serverSide } = await server.connect();
     const handle = adopt(p.plane, serverSide, 0, 81, EMPTY, context);
     cleanups.push(() => {
       p.plane.closeStream(handle);
     });
     p.plane.freeTlsContext(context);
-    const { serverSide: next } = await connect();
+    const { serverSide: next } = await server.connect();
     expect(thrown(() => p.plane.adoptStream(0, fdOf(next), 82, EMPTY, context))?.code).toBe(
       'ERR_DATAPLANE_ARGUMENT',
     );
@@ -1132,7 +869,7 @@ describeNative('native TLS stream clients: contexts', () => {
   });
 
   it('serves each stream with the certificate of its context (EC and RSA)', async () => {
-    const p = openPlane();
+    const p = openTlsPlane();
     const dir = mkdtempSync(path.join(tmpdir(), 'dataplane-rsa-'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     const rsaCertFile = path.join(dir, 'cert.pem');
@@ -1172,7 +909,7 @@ describeNative('native TLS stream clients: contexts', () => {
   });
 
   it('holds 64 contexts; a freed one makes room', () => {
-    const { plane } = openPlane(1); // its own context is the first
+    const { plane } = openTlsPlane(1); // its own context is the first
     const ids = [];
     for (let i = 1; i < 64; i++) ids.push(plane.tlsContext(certPem, keyPem, CIPHERS));
     expect(new Set(ids).size).toBe(63);
@@ -1185,7 +922,7 @@ describeNative('native TLS stream clients: contexts', () => {
 describeNative('native TLS stream clients: many at once', () => {
   it('serves 50 concurrent TLS clients; closing the plane leaks no descriptor', async () => {
     const before = openFds();
-    const p = openPlane();
+    const p = openTlsPlane();
     const count = 50;
     const connections = await Promise.all(
       Array.from({ length: count }, (_, i) =>

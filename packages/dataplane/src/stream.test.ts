@@ -7,111 +7,49 @@
  * client that does not read.
  */
 import { spawnSync } from 'node:child_process';
-import dgram from 'node:dgram';
-import { readdirSync } from 'node:fs';
-import net from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type net from 'node:net';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import {
-  MessageClass,
-  Method,
-  attr,
-  data as dataAttr,
-  encodeMessage,
-  xorPeerAddress,
-} from '@cloudproxy/stun';
-import { dataPlaneUnavailableReason, loadDataPlane } from './index.js';
-import type { DataPlane, NativeAllocation, PassedUpPacket } from './index.js';
+  MiB,
+  adopt,
+  allocation,
+  bytes,
+  channelData,
+  cleanups,
+  dataIndication,
+  delay,
+  describeNative,
+  endOf,
+  expectFrames,
+  fdOf,
+  mixedFrames,
+  framesOf,
+  hex,
+  openFds,
+  openPlane,
+  pausedServer,
+  randomFrames,
+  receiver,
+  runCleanups,
+  sendIndication,
+  stun,
+  streamSender,
+  udpPeer,
+  waitFor,
+  write,
+} from './test-support.js';
+import type { PausedServer, Received } from './test-support.js';
+import type { DataPlane } from './index.js';
 
-const addon = loadDataPlane();
-const describeNative = addon ? describe : describe.skip;
-if (!addon) process.stderr.write(`skipping: ${dataPlaneUnavailableReason() ?? ''}\n`);
-
-const MAGIC_COOKIE = 0x2112a442;
-const MiB = 1024 * 1024;
-
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const fn of cleanups.splice(0).reverse()) fn();
-});
-
-// ---- waiting -----------------------------------------------------------------------------------
-
-function waitFor(check: () => boolean, what: string, ms = 3000): Promise<void> {
-  const deadline = Date.now() + ms;
-  return new Promise((resolve, reject) => {
-    const poll = (): void => {
-      if (check()) resolve();
-      else if (Date.now() > deadline) reject(new Error(`${what}: not within ${ms} ms`));
-      else setTimeout(poll, 2);
-    };
-    poll();
-  });
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function openFds(): number {
-  return readdirSync('/proc/self/fd').length;
-}
-
-// ---- the plane and what it passes up -----------------------------------------------------------
-
-interface Plane {
-  readonly plane: DataPlane;
-  readonly up: PassedUpPacket[];
-}
-
-function openPlane(threads = 2): Plane {
-  const up: PassedUpPacket[] = [];
-  const plane = addon!.open({
-    threads,
-    minPort: 40000,
-    maxPort: 60000,
-    onPacket: (p) =>
-      up.push({ ...p, address: Uint8Array.from(p.address), data: Buffer.from(p.data) }),
-  });
-  cleanups.push(() => {
-    plane.close();
-  });
-  return { plane, up };
-}
-
-/** The frames passed up for stream client `id`, in order. */
-function framesOf(up: readonly PassedUpPacket[], id: number): Buffer[] {
-  return up.filter((p) => p.source === 'stream' && p.id === id).map((p) => p.data);
-}
-
-function endOf(up: readonly PassedUpPacket[], id: number): PassedUpPacket | undefined {
-  return up.find((p) => p.source === 'stream-end' && p.id === id);
-}
-
-function hex(frames: readonly Uint8Array[]): string[] {
-  return frames.map((f) => Buffer.from(f).toString('hex'));
-}
+afterEach(runCleanups);
 
 // ---- TCP connections ---------------------------------------------------------------------------
 
-let server: net.Server;
-let serverPort = 0;
-const accepted = new Map<number, net.Socket>();
-const acceptWaiters = new Map<number, (socket: net.Socket) => void>();
+// Node never reads an accepted socket: every byte is the worker's.
+let server: PausedServer;
 
 beforeAll(async () => {
-  // pauseOnConnect: Node never reads the accepted socket, so every byte is the worker's.
-  server = net.createServer({ pauseOnConnect: true }, (socket) => {
-    const port = socket.remotePort ?? 0;
-    const waiter = acceptWaiters.get(port);
-    if (waiter) {
-      acceptWaiters.delete(port);
-      waiter(socket);
-    } else {
-      accepted.set(port, socket);
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  serverPort = (server.address() as net.AddressInfo).port;
+  server = await pausedServer();
 });
 
 afterAll(() => {
@@ -119,75 +57,18 @@ afterAll(() => {
 });
 
 /** A TCP client as the test sees it: what it received and whether its connection closed. */
-interface Client {
+interface Client extends Received {
   readonly socket: net.Socket;
-  readonly chunks: Buffer[];
   closed: boolean;
-  received(): Buffer;
-  size(): number;
-  /** Starts reading (a client made with read = false reads nothing until then). */
-  read(): void;
 }
 
 /** Connects a client; returns it and the server side of the connection (not read by Node). */
 async function connect(read = true): Promise<{ client: Client; serverSide: net.Socket }> {
-  const socket = net.connect({ port: serverPort, host: '127.0.0.1', noDelay: true });
-  cleanups.push(() => socket.destroy());
-  const client: Client = {
-    socket,
-    chunks: [],
-    closed: false,
-    received: () => Buffer.concat(client.chunks),
-    size: () => client.chunks.reduce((n, c) => n + c.length, 0),
-    read: () => {
-      socket.on('data', (d: Buffer) => client.chunks.push(d));
-      socket.resume();
-    },
-  };
-  socket.on('error', () => undefined); // a reset shows as 'close'
+  const { raw: socket, serverSide } = await server.connect(!read);
+  const client: Client = { socket, closed: false, ...receiver(socket) };
   socket.on('close', () => (client.closed = true));
   if (read) client.read();
-  else socket.pause();
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('no connection within 2 s')), 2000);
-    socket.once('connect', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-  const port = socket.localPort ?? 0;
-  const serverSide =
-    accepted.get(port) ??
-    (await new Promise<net.Socket>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('not accepted within 2 s')), 2000);
-      acceptWaiters.set(port, (s) => {
-        clearTimeout(timer);
-        resolve(s);
-      });
-    }));
-  accepted.delete(port);
-  cleanups.push(() => serverSide.destroy());
   return { client, serverSide };
-}
-
-function fdOf(socket: net.Socket): number {
-  return (socket as unknown as { _handle: { fd: number } })._handle.fd;
-}
-
-/** Hands the server side to `worker` and closes Node's descriptor in the same turn. */
-function adopt(
-  plane: DataPlane,
-  serverSide: net.Socket,
-  worker: number,
-  id: number,
-  partial: Uint8Array = new Uint8Array(0),
-): number {
-  const handle = plane.adoptStream(worker, fdOf(serverSide), id, partial);
-  expect(handle).toBeDefined();
-  serverSide.removeAllListeners('data');
-  serverSide.removeAllListeners('close');
-  serverSide.destroy();
-  return handle!;
 }
 
 /** A connected client whose connection `worker` serves as stream client `id`. */
@@ -205,116 +86,14 @@ async function adopted(
   return { client, handle };
 }
 
-function write(client: Client, bytes: Uint8Array): Promise<void> {
-  return new Promise((resolve, reject) => {
-    client.socket.write(bytes, (error) => (error ? reject(error) : resolve()));
-  });
-}
-
-// ---- frames ------------------------------------------------------------------------------------
-
-/** A STUN message: header (given type, length of body, magic cookie, transaction id) + body. */
-function stun(type: number, body: Uint8Array | number, cookie = MAGIC_COOKIE): Buffer {
-  const content = typeof body === 'number' ? Buffer.alloc(body, 0xab) : Buffer.from(body);
-  const header = Buffer.alloc(20);
-  header.writeUInt16BE(type, 0);
-  header.writeUInt16BE(content.length, 2);
-  header.writeUInt32BE(cookie >>> 0, 4);
-  for (let i = 8; i < 20; i++) header[i] = i * 7;
-  return Buffer.concat([header, content]);
-}
-
-/** A ChannelData frame and its stream form (padded to a multiple of 4 with `padByte`). */
-function channelData(
-  channel: number,
-  payload: Uint8Array,
-  padByte = 0,
-): { frame: Buffer; wire: Buffer } {
-  const frame = Buffer.alloc(4 + payload.length);
-  frame.writeUInt16BE(channel, 0);
-  frame.writeUInt16BE(payload.length, 2);
-  frame.set(payload, 4);
-  const pad = Buffer.alloc((4 - (payload.length % 4)) % 4, padByte);
-  return { frame, wire: Buffer.concat([frame, pad]) };
-}
-
-function bytes(n: number, first = 1): Buffer {
-  return Buffer.from(Array.from({ length: n }, (_, i) => (first + i) & 0xff));
-}
-
-/** mulberry32: a small seeded PRNG, so a failing run can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-// ---- UDP peers ---------------------------------------------------------------------------------
-
-interface Peer {
-  readonly socket: dgram.Socket;
-  readonly port: number;
-  readonly got: { data: Buffer; port: number }[];
-  send(data: Uint8Array, port: number): Promise<void>;
-}
-
-async function udpPeer(): Promise<Peer> {
-  const socket = dgram.createSocket('udp4');
-  cleanups.push(() => socket.close());
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  const got: { data: Buffer; port: number }[] = [];
-  socket.on('message', (data, rinfo) => got.push({ data, port: rinfo.port }));
-  return {
-    socket,
-    port: socket.address().port,
-    got,
-    send: (data, port) =>
-      new Promise((resolve, reject) => {
-        socket.send(data, port, '127.0.0.1', (error) => (error ? reject(error) : resolve()));
-      }),
-  };
-}
-
-function allocation(
-  worker: number,
-  stream: number,
-  relay: number,
-  channels: { number: number; port: number }[],
-): NativeAllocation {
-  return {
-    worker,
-    stream,
-    listener: 0,
-    clientIp: '',
-    clientPort: 0,
-    relays: [relay],
-    ttlMs: 60_000,
-    permissions: [{ ip: '127.0.0.1', ttlMs: 60_000, relayPortsOnly: false }],
-    channels: channels.map((c) => ({ ...c, ip: '127.0.0.1', ttlMs: 60_000 })),
-  };
-}
-
 // ---- the tests ---------------------------------------------------------------------------------
 
 describeNative('native stream clients: framing', () => {
   it('splits frames written byte by byte, strips ChannelData padding, keeps order', async () => {
     const { plane, up } = openPlane();
     const { client } = await adopted(plane, 1, 11);
-    const cd = [
-      channelData(0x4001, bytes(5), 0xee), // padding bytes are skipped whatever they are
-      channelData(0x4002, bytes(0)),
-      channelData(0x7fff, bytes(4)),
-      channelData(0x4000, bytes(7, 100)),
-    ];
-    const frames = [stun(0x0001, 8), cd[0]!, cd[1]!, stun(0x0011, 0), cd[2]!, cd[3]!];
-    const expected = frames.map((f) => (Buffer.isBuffer(f) ? f : f.frame));
-    for (const [i, f] of frames.entries()) {
-      const wire = Buffer.isBuffer(f) ? f : f.wire;
+    const frames = mixedFrames();
+    for (const [i, { wire }] of frames.entries()) {
       for (const byte of wire) {
         // Nothing of frame i (or its padding) may go up before its last byte is written.
         expect(framesOf(up, 11).length).toBe(i);
@@ -323,7 +102,7 @@ describeNative('native stream clients: framing', () => {
       }
       await waitFor(() => framesOf(up, 11).length === i + 1, `frame ${i} up`);
     }
-    expect(hex(framesOf(up, 11))).toEqual(hex(expected));
+    expect(hex(framesOf(up, 11))).toEqual(hex(frames.map((f) => f.frame)));
     const record = up.find((p) => p.source === 'stream')!;
     expect(record).toMatchObject({ id: 11, worker: 1, port: 0 });
     expect([...record.address]).toEqual([0, 0, 0, 0]);
@@ -334,35 +113,11 @@ describeNative('native stream clients: framing', () => {
   it('splits many frames of one write, also across reads of the largest frames', async () => {
     const { plane, up } = openPlane();
     const { client } = await adopted(plane, 0, 12);
-    const random = prng(12345);
-    const expected: Buffer[] = [];
-    const wire: Buffer[] = [];
-    const add = (frame: Buffer, padded: Buffer = frame): void => {
-      expected.push(frame);
-      wire.push(padded);
-    };
-    add(stun(0x0101, 0xfffc)); // largest STUN message
-    const largest = channelData(0x4abc, bytes(0xffff)); // largest ChannelData, 1 byte padding
-    add(largest.frame, largest.wire);
-    for (let i = 0; i < 600; i++) {
-      const big = random() < 0.02;
-      if (random() < 0.5) {
-        const length = Math.floor(random() * (big ? 0xffff : 300));
-        const cd = channelData(0x4000 + Math.floor(random() * 0x4000), bytes(length, i), i);
-        add(cd.frame, cd.wire);
-      } else {
-        const length = 4 * Math.floor(random() * (big ? 0x3fff : 80));
-        add(stun(Math.floor(random() * 0x4000), bytes(length, i)));
-      }
-    }
-    const all = Buffer.concat(wire);
-    expect(all.length).toBeGreaterThan(256 * 1024); // more than one read of the worker
-    await write(client, all);
+    const { expected, wire } = randomFrames(12345, 600);
+    expect(wire.length).toBeGreaterThan(256 * 1024); // more than one read of the worker
+    await write(client, wire);
     await waitFor(() => framesOf(up, 12).length === expected.length, 'all frames up', 5000);
-    const got = framesOf(up, 12);
-    for (let i = 0; i < expected.length; i++) {
-      if (!got[i]!.equals(expected[i]!)) expect.fail(`frame ${i} differs`);
-    }
+    expectFrames(framesOf(up, 12), expected);
     expect(plane.stats().passedUpDropped).toBe(0);
     expect(endOf(up, 12)).toBeUndefined();
   });
@@ -492,12 +247,7 @@ describeNative('native stream clients: sending', () => {
   it('writes what JavaScript queues, in order, over turns; drops only droppable bytes', async () => {
     const { plane } = openPlane();
     const { client, handle } = await adopted(plane, 1, 41);
-    const expected: Buffer[] = [];
-    const send = (data: Buffer, droppable = false): string => {
-      const result = plane.sendToStream(handle, data, droppable);
-      if (result === 'sent') expected.push(Buffer.from(data));
-      return result;
-    };
+    const { send, sent: expected } = streamSender(plane, handle);
     const counter = Buffer.alloc(4);
     for (let turn = 0; turn < 5; turn++) {
       for (let i = 0; i < 400; i++) {
@@ -581,22 +331,11 @@ describeNative('native stream clients: relaying', () => {
     await other.send(bytes(5, 1), relayPort);
     await waitFor(() => client.size() === channelFrames.length + 44, 'a Data indication');
     const indication = client.received().subarray(channelFrames.length);
-    const target = { family: 4 as const, address: '127.0.0.1', port: other.port };
-    const expectedIndication = encodeMessage({
-      method: Method.Data,
-      messageClass: MessageClass.Indication,
-      transactionId: indication.subarray(8, 20),
-      attributes: [attr(xorPeerAddress, target), attr(dataAttr, bytes(5, 1))],
-    });
+    const expectedIndication = dataIndication(other.port, bytes(5, 1), indication.subarray(8, 20));
     expect(indication.toString('hex')).toBe(Buffer.from(expectedIndication).toString('hex'));
 
     // Client → other peer: a Send indication, relayed natively, not passed up.
-    const send = encodeMessage({
-      method: Method.Send,
-      messageClass: MessageClass.Indication,
-      transactionId: new Uint8Array(12).fill(5),
-      attributes: [attr(xorPeerAddress, target), attr(dataAttr, new Uint8Array([7, 7, 7]))],
-    });
+    const send = sendIndication(other.port, new Uint8Array([7, 7, 7]));
     await write(client, send);
     await waitFor(() => other.got.length === 1, 'the Send indication relayed');
     expect([...other.got[0]!.data]).toEqual([7, 7, 7]);

@@ -34,6 +34,17 @@ const CASES = PLANES.flatMap((plane) =>
 );
 const TRANSPORT_INDEX = { tcp: 1, tls: 2 } as const;
 
+/** A Binding request: valid first bytes for a TURN stream, needing no credentials. */
+function bindingRequest(): Uint8Array {
+  const request = {
+    method: Method.Binding,
+    messageClass: Class.Request,
+    transactionId: newTransactionId(),
+    attributes: [],
+  };
+  return encodeMessage(request, nodeStunCrypto);
+}
+
 describe.each(CASES)('TURN over $transport on the $plane data plane', ({ plane, transport }) => {
   let server: TurnServer;
   let port = 0;
@@ -195,17 +206,7 @@ describe.each(CASES)('TURN over $transport on the $plane data plane', ({ plane, 
     await client.allocate();
     const { socket, closed } = await raw();
     // A valid Binding request first (it passes the first-bytes check), then garbage.
-    socket.write(
-      encodeMessage(
-        {
-          method: Method.Binding,
-          messageClass: Class.Request,
-          transactionId: newTransactionId(),
-          attributes: [],
-        },
-        nodeStunCrypto,
-      ),
-    );
+    socket.write(bindingRequest());
     await new Promise((resolve) => setTimeout(resolve, 100));
     socket.write(Buffer.from([0xc0, 0, 0, 4, 1, 2, 3, 4]));
     await within(closed, 3000, 'close after bad framing');
@@ -219,17 +220,7 @@ describe.each(CASES)('TURN over $transport on the $plane data plane', ({ plane, 
 
   it('closes an idle connection without an allocation, and keeps one with an allocation', async () => {
     const idle = await raw();
-    idle.socket.write(
-      encodeMessage(
-        {
-          method: Method.Binding,
-          messageClass: Class.Request,
-          transactionId: newTransactionId(),
-          attributes: [],
-        },
-        nodeStunCrypto,
-      ),
-    );
+    idle.socket.write(bindingRequest());
     const client = await connect();
     await client.allocate();
     await within(idle.closed, 4000, 'idle close');

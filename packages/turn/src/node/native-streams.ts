@@ -17,6 +17,7 @@ import type { TurnServerCore } from '../server-core.js';
 import type { ClientRef, ClientSink } from '../types.js';
 import { stunMethod } from './native-flows.js';
 import type { NativeClientPlace, NativeFlows } from './native-flows.js';
+import { streamChannelData } from './stream-connections.js';
 import type { StreamDropReason } from './stream-connections.js';
 import { TLS12_CIPHERS } from './tls-policy.js';
 import { forwardChannelData } from './udp-listener.js';
@@ -24,7 +25,6 @@ import type { ActionRunner } from './udp-listener.js';
 
 /** Bytes a handed-over socket may already have read (the addon's limit: half its read buffer). */
 const MAX_HANDED_OVER_BYTES = 128 * 1024;
-const PADDING = new Uint8Array(3);
 
 /** What StreamConnections hands over with a socket. */
 export interface StreamHandover {
@@ -240,12 +240,7 @@ export class NativeStreamClient implements ClientRef, ClientSink, NativeClientPl
   }
 
   sendChannelData(channelNumber: number, payload: Uint8Array): void {
-    const padded = (payload.length + 3) & ~3;
-    const frame = Buffer.allocUnsafe(4 + padded);
-    frame.writeUInt16BE(channelNumber, 0);
-    frame.writeUInt16BE(payload.length, 2);
-    frame.set(payload, 4);
-    frame.set(PADDING.subarray(0, padded - payload.length), 4 + payload.length);
+    const frame = streamChannelData(channelNumber, payload);
     if (this.#plane.sendToStream(this.handle, frame, true) === 'dropped')
       this.handover.onDropped('overload');
   }

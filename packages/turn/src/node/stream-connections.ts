@@ -129,29 +129,8 @@ export class StreamConnections {
    * socket, and JavaScript goes on serving it.
    */
   #handOver(socket: net.Socket, chunk: Buffer, client: ClientRef): boolean {
-    const native = this.#options.native?.();
-    if (!native) return false;
-    socket.pause();
-    const rest = socket.read() as Buffer | null;
-    const bytes = rest ? Buffer.concat([chunk, rest]) : chunk;
-    const close = native.adopt(socket, {
-      key: client.key,
-      transport: 'tcp',
-      remote: client.remote,
-      local: client.local,
-      bytes,
-      idleTimeoutMs: this.#options.idleTimeoutMs,
-      onDropped: this.#options.onDropped,
-      refusalOf: (first) => this.refusalOf(first, client.local.address),
-      onEnd: () => this.#native.delete(client.key),
-    });
-    if (!close) {
-      if (rest) socket.unshift(rest);
-      socket.resume();
-      return false;
-    }
+    if (!this.#adopt(socket, client, chunk, undefined)) return false;
     this.#sockets.delete(client.key);
-    this.#native.set(client.key, close);
     return true;
   }
 
@@ -200,18 +179,26 @@ export class StreamConnections {
    * server goes on with it.
    */
   handOverTls(socket: net.Socket, remote: TransportAddress | undefined, context: number): boolean {
+    return this.#adopt(socket, this.#client(socket, 'tls', remote), Buffer.alloc(0), context);
+  }
+
+  /**
+   * Gives the socket to the native plane with `first` and whatever is buffered behind it, as a
+   * TCP client, or with a TLS context as a TLS client; false when it cannot (then the socket
+   * flows again, nothing lost).
+   */
+  #adopt(socket: net.Socket, client: ClientRef, first: Buffer, tlsContext: number | undefined) {
     const native = this.#options.native?.();
     if (!native) return false;
-    const client = this.#client(socket, 'tls', remote);
     socket.pause();
     const rest = socket.read() as Buffer | null;
     const close = native.adopt(socket, {
       key: client.key,
-      transport: 'tls',
-      tlsContext: context,
+      transport: tlsContext === undefined ? 'tcp' : 'tls',
+      tlsContext,
       remote: client.remote,
       local: client.local,
-      bytes: rest ?? Buffer.alloc(0),
+      bytes: rest ? Buffer.concat([first, rest]) : first,
       idleTimeoutMs: this.#options.idleTimeoutMs,
       onDropped: this.#options.onDropped,
       refusalOf: (bytes) => this.refusalOf(bytes, client.local.address),
@@ -253,13 +240,7 @@ export class StreamConnections {
         write(bytes, false);
       },
       sendChannelData: (channelNumber, payload) => {
-        const padded = (payload.length + 3) & ~3;
-        const frame = Buffer.allocUnsafe(4 + padded);
-        frame.writeUInt16BE(channelNumber, 0);
-        frame.writeUInt16BE(payload.length, 2);
-        frame.set(payload, 4);
-        frame.set(PADDING.subarray(0, padded - payload.length), 4 + payload.length);
-        write(frame, true);
+        write(streamChannelData(channelNumber, payload), true);
       },
     };
     const localFamily = (socket.localAddress ?? '').includes(':') ? 6 : 4;
@@ -280,6 +261,20 @@ export class StreamConnections {
       sink,
     };
   }
+}
+
+/**
+ * A ChannelData frame as it goes on a stream: padded to a multiple of 4 (RFC 8656 §12.5), in
+ * one pooled Buffer (the stun codec's encoder zero-fills a fresh array; this is the hot path).
+ */
+export function streamChannelData(channelNumber: number, payload: Uint8Array): Buffer {
+  const padded = (payload.length + 3) & ~3;
+  const frame = Buffer.allocUnsafe(4 + padded);
+  frame.writeUInt16BE(channelNumber, 0);
+  frame.writeUInt16BE(payload.length, 2);
+  frame.set(payload, 4);
+  frame.set(PADDING.subarray(0, padded - payload.length), 4 + payload.length);
+  return frame;
 }
 
 /** Whether a stream starts like a PROXY protocol v1 (`PROXY `) or v2 (its signature) header. */

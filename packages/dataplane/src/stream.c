@@ -152,9 +152,10 @@ int dp_stream_queue(struct dp_stream *s, const uint8_t *header, size_t hl, const
     s->tx = grown;
     s->tcap = cap;
   }
-  memcpy(s->tx + s->tlen, header, hl);
-  memcpy(s->tx + s->tlen + hl, p, n);
-  memcpy(s->tx + s->tlen + hl + n, zeros, pad);
+  /* (memcpy from NULL is undefined even for 0 bytes: an empty JavaScript buffer has none.) */
+  if (hl) memcpy(s->tx + s->tlen, header, hl);
+  if (n) memcpy(s->tx + s->tlen + hl, p, n);
+  if (pad) memcpy(s->tx + s->tlen + hl + n, zeros, pad);
   s->tlen += need;
   return 0;
 }

@@ -1,8 +1,9 @@
 /*
  * TCP and TLS clients of the native data plane. JavaScript accepts a connection, checks its
  * first bytes (TCP; and a PROXY protocol header) and hands the descriptor over with the bytes it
- * already read (a TLS client's: before the handshake, which the worker does, tls.c). From then on the worker reads the stream, splits it into frames
- * (RFC 8656 §12.5: STUN messages, and ChannelData padded to a multiple of 4), relays the
+ * already read (a TLS client's: before the handshake, which the worker does, tls.c). From then
+ * on the worker reads the stream, splits it into frames (RFC 8656 §12.5: STUN messages, and
+ * ChannelData padded to a multiple of 4), relays the
  * ChannelData and Send indications its table allows like a UDP client's, and passes every other
  * frame up; it writes what the peers send back (ChannelData padded, Data indications) and what
  * JavaScript sends, one write per connection per wake-up. The end of the stream, an error or
@@ -22,8 +23,6 @@
 #define GEN_MASK 0xFFFFFu
 #define READ_ROUNDS 4           /* reads per wake-up and connection (level-triggered: fair) */
 #define TX_KEEP (64 * 1024)     /* a drained write buffer larger than this is freed */
-#define END_CLOSED DP_END_CLOSED
-#define END_MALFORMED DP_END_MALFORMED
 #define REFUSED_BYTES 512 /* of a TLS client's first bytes that are not STUN, passed up */
 
 static const uint8_t zeros[4];
@@ -50,6 +49,25 @@ static int watch(struct dp_worker *w, int32_t slot) {
   int rc = epoll_ctl(w->epfd, s->watched ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, s->fd, &ev);
   if (rc == 0) s->watched = 1;
   return rc;
+}
+
+/* Returns a slot to the free list; its generation moves on, so old handles go stale. */
+static void release_slot(struct dp_worker *w, int32_t slot) {
+  struct dp_stream *s = &w->streams[slot];
+  s->used = 0;
+  s->gen++;
+  s->next_free = w->free_stream;
+  w->free_stream = slot;
+}
+
+/* Frees what a stream holds besides its slot: buffers and TLS state. */
+static void drop_buffers(struct dp_stream *s) {
+  if (s->ssl) dp_tls_free(s);
+  free(s->part);
+  free(s->tx);
+  s->part = s->tx = NULL;
+  s->plen = s->pcap = 0;
+  s->tlen = s->tcap = 0;
 }
 
 int32_t dp_stream_adopt(struct dp_worker *w, int fd, double js_id, const uint8_t *part, size_t n,
@@ -98,10 +116,7 @@ int32_t dp_stream_adopt(struct dp_worker *w, int fd, double js_id, const uint8_t
   s->part = copy;
   s->plen = s->pcap = copy ? (uint32_t)n : 0;
   if (tls && dp_tls_attach(s, tls, part, n) < 0) {
-    s->used = 0;
-    s->gen++;
-    s->next_free = w->free_stream;
-    w->free_stream = slot;
+    release_slot(w, slot);
     goto nomem;
   }
   int listed = !n || w->npending < w->cappending ||
@@ -109,11 +124,8 @@ int32_t dp_stream_adopt(struct dp_worker *w, int fd, double js_id, const uint8_t
   if (!listed || watch(w, slot) < 0) {
     *err = listed ? errno : ENOMEM;
     if (s->ssl) dp_tls_free(s);
-    s->used = 0;
-    s->part = NULL;
-    s->gen++;
-    s->next_free = w->free_stream;
-    w->free_stream = slot;
+    s->part = NULL; /* `copy`, freed below */
+    release_slot(w, slot);
     goto fail;
   }
   if (n) {
@@ -188,34 +200,41 @@ static void stream_end(struct dp_worker *w, int32_t slot, uint8_t why) {
   close(s->fd);
   s->fd = -1;
   s->watched = 0;
-  free(s->part);
-  free(s->tx);
-  if (s->ssl) dp_tls_free(s);
-  s->part = s->tx = NULL;
-  s->plen = s->pcap = 0;
-  s->tlen = s->tcap = 0;
+  drop_buffers(s);
   dp_push_up(w, DP_UP_STREAM_END, s->js_id, &no_addr, &why, 1);
+}
+
+/*
+ * After a write: a large drained buffer is given back, and the stream waits for room (EPOLLOUT)
+ * exactly while bytes are left over.
+ */
+static void after_write(struct dp_worker *w, int32_t slot, int left_over) {
+  struct dp_stream *s = &w->streams[slot];
+  if (s->tlen == 0 && s->tcap > TX_KEEP) {
+    free(s->tx);
+    s->tx = NULL;
+    s->tcap = 0;
+  }
+  if (left_over != s->want_out) {
+    s->want_out = (uint8_t)left_over;
+    watch(w, slot);
+  }
+}
+
+/* A broken connection: the worker ends it (on JavaScript's thread, its next read will). */
+static void write_failed(struct dp_worker *w, int32_t slot, int on_worker) {
+  if (on_worker) stream_end(w, slot, DP_END_CLOSED);
+  else w->streams[slot].tlen = 0;
 }
 
 /* A TLS stream's write: the queued plaintext is encrypted (one record per 16 KiB), then sent. */
 static void tls_write(struct dp_worker *w, int32_t slot, int on_worker) {
   struct dp_stream *s = &w->streams[slot];
   if (dp_tls_encrypt(s) < 0 || dp_tls_send(s, w->cbuf, DP_TLS_READ) < 0) {
-    /* Broken connection: the worker ends it (on JavaScript's thread, its next read will). */
-    if (on_worker) stream_end(w, slot, END_CLOSED);
-    else s->tlen = 0;
+    write_failed(w, slot, on_worker);
     return;
   }
-  if (s->tlen == 0 && s->tcap > TX_KEEP) {
-    free(s->tx);
-    s->tx = NULL;
-    s->tcap = 0;
-  }
-  int want_out = dp_tls_pending(s) > 0;
-  if (want_out != s->want_out) {
-    s->want_out = (uint8_t)want_out;
-    watch(w, slot);
-  }
+  after_write(w, slot, dp_tls_pending(s) > 0);
 }
 
 void dp_stream_write(struct dp_worker *w, int32_t slot, int on_worker) {
@@ -233,9 +252,7 @@ void dp_stream_write(struct dp_worker *w, int32_t slot, int on_worker) {
     }
     if (k < 0 && errno == EINTR) continue;
     if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-    /* Broken connection: the worker ends it (on JavaScript's thread, its next read will). */
-    if (on_worker) stream_end(w, slot, END_CLOSED);
-    else s->tlen = done = 0;
+    write_failed(w, slot, on_worker);
     return;
   }
   if (s->fd < 0) return;
@@ -243,16 +260,7 @@ void dp_stream_write(struct dp_worker *w, int32_t slot, int on_worker) {
     memmove(s->tx, s->tx + done, s->tlen - done);
     s->tlen -= done;
   }
-  if (s->tlen == 0 && s->tcap > TX_KEEP) {
-    free(s->tx);
-    s->tx = NULL;
-    s->tcap = 0;
-  }
-  int want_out = s->tlen > 0;
-  if (want_out != s->want_out) {
-    s->want_out = (uint8_t)want_out;
-    watch(w, slot);
-  }
+  after_write(w, slot, s->tlen > 0);
 }
 
 /* One whole frame from stream `slot`: relayed when the table allows, else passed up. */
@@ -276,7 +284,7 @@ static int split(struct dp_worker *w, int32_t slot, size_t len, int64_t now) {
     long frame = dp_stream_frame(w->sbuf + off, len - off, &pad);
     if (frame < 0) {
       dp_flush_out(w);
-      stream_end(w, slot, END_MALFORMED);
+      stream_end(w, slot, DP_END_MALFORMED);
       return -1;
     }
     if (frame == 0 || off + (size_t)frame + pad > len) break;
@@ -295,7 +303,7 @@ static int split(struct dp_worker *w, int32_t slot, size_t len, int64_t now) {
   if (left > s->pcap) {
     uint8_t *grown = realloc(s->part, left);
     if (!grown) {
-      stream_end(w, slot, END_CLOSED);
+      stream_end(w, slot, DP_END_CLOSED);
       return -1;
     }
     s->part = grown;
@@ -356,7 +364,8 @@ static int tls_drain(struct dp_worker *w, int32_t slot, int64_t now) {
     size_t have = s->plen, got = 0;
     if (have) memcpy(w->sbuf, s->part, have);
     int rc = dp_tls_decrypt(s, w->sbuf + have, DP_STREAM_READ - have, &got);
-    dp_stream_mark_dirty(w, slot);
+    /* OpenSSL's own output (handshake, tickets, alerts), or what waited for the handshake. */
+    if (dp_tls_pending(s) || s->tlen) dp_stream_mark_dirty(w, slot);
     if (got > 0 && !s->checked) {
       s->checked = 1;
       if ((w->sbuf[have] & 0xC0) != 0) {
@@ -369,47 +378,36 @@ static int tls_drain(struct dp_worker *w, int32_t slot, int64_t now) {
     }
     if (got > 0 && split(w, slot, have + got, now) < 0) return -1;
     if (rc != DP_TLS_MORE) {
-      stream_end(w, slot, rc == DP_TLS_CLOSED ? END_CLOSED : DP_END_TLS);
+      stream_end(w, slot, rc == DP_TLS_CLOSED ? DP_END_CLOSED : DP_END_TLS);
       return -1;
     }
     if (have + got < DP_STREAM_READ) return 0; /* OpenSSL wants more ciphertext */
   }
 }
 
-static void tls_readable(struct dp_worker *w, int32_t slot, int64_t now) {
-  struct dp_stream *s = &w->streams[slot];
-  for (int round = 0; round < READ_ROUNDS && s->fd >= 0 && !s->paused; round++) {
-    if (up_backlog(w) >= DP_UP_QUEUE && pause_reading(w, slot)) return;
-    ssize_t got = recv(s->fd, w->cbuf, DP_TLS_READ, MSG_DONTWAIT);
-    if (got < 0 && errno == EINTR) continue;
-    if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
-    if (got <= 0 || dp_tls_feed(s, w->cbuf, (size_t)got) < 0) {
-      stream_end(w, slot, END_CLOSED);
-      return;
-    }
-    if (tls_drain(w, slot, now) < 0 || (size_t)got < DP_TLS_READ) return;
-  }
-}
-
+/*
+ * Reads a ready stream: a TCP stream's bytes land in the scratch after its partial frame and are
+ * split; a TLS stream's ciphertext goes into its SSL object, which is then drained. A few reads
+ * at most (level-triggered: the rest comes next round), none while JavaScript is far behind.
+ */
 void dp_stream_readable(struct dp_worker *w, int32_t slot, int64_t now) {
   struct dp_stream *s = &w->streams[slot];
-  if (s->ssl) {
-    tls_readable(w, slot, now);
-    return;
-  }
-  for (int round = 0; round < READ_ROUNDS && s->fd >= 0; round++) {
+  for (int round = 0; round < READ_ROUNDS && s->fd >= 0 && !s->paused; round++) {
     /* A read adds at most DP_STREAM_READ bytes of frames (and their records) to the queue. */
     if (up_backlog(w) >= DP_UP_QUEUE && pause_reading(w, slot)) return;
-    size_t have = s->plen, room = DP_STREAM_READ - have;
+    size_t have = s->ssl ? 0 : s->plen;
+    size_t room = s->ssl ? DP_TLS_READ : DP_STREAM_READ - have;
+    uint8_t *into = s->ssl ? w->cbuf : w->sbuf + have;
     if (have) memcpy(w->sbuf, s->part, have);
-    ssize_t got = recv(s->fd, w->sbuf + have, room, MSG_DONTWAIT);
+    ssize_t got = recv(s->fd, into, room, MSG_DONTWAIT);
     if (got < 0 && errno == EINTR) continue;
     if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
-    if (got <= 0) {
-      stream_end(w, slot, END_CLOSED);
+    if (got <= 0 || (s->ssl && dp_tls_feed(s, w->cbuf, (size_t)got) < 0)) {
+      stream_end(w, slot, DP_END_CLOSED);
       return;
     }
-    if (split(w, slot, have + (size_t)got, now) < 0 || (size_t)got < room) return;
+    int going = s->ssl ? tls_drain(w, slot, now) : split(w, slot, have + (size_t)got, now);
+    if (going < 0 || (size_t)got < room) return;
   }
 }
 
@@ -458,17 +456,11 @@ int dp_stream_close(struct dp_worker *w, int32_t slot, uint32_t gen) {
     if (s->watched) epoll_ctl(w->epfd, EPOLL_CTL_DEL, s->fd, NULL);
     close(s->fd);
   }
-  if (s->ssl) dp_tls_free(s);
-  free(s->part);
-  free(s->tx);
+  drop_buffers(s);
   if (s->alloc >= 0 && w->allocs[s->alloc].stream == slot) w->allocs[s->alloc].stream = -1;
   /* A write or read of this wake-up that is still listed skips it: used is 0. */
-  s->used = 0;
   s->fd = -1;
-  s->part = s->tx = NULL;
-  s->gen++;
-  s->next_free = w->free_stream;
-  w->free_stream = slot;
+  release_slot(w, slot);
   pthread_mutex_unlock(&w->mu);
   return 0;
 }
@@ -477,9 +469,7 @@ void dp_stream_free_all(struct dp_worker *w) {
   for (int32_t i = 0; i < w->nstreams; i++) {
     struct dp_stream *s = &w->streams[i];
     if (s->used && s->fd >= 0) close(s->fd);
-    if (s->used && s->ssl) dp_tls_free(s);
-    free(s->part);
-    free(s->tx);
+    drop_buffers(s);
   }
   free(w->cbuf);
   w->cbuf = NULL;

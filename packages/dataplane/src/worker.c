@@ -199,9 +199,10 @@ void dp_flush_up(struct dp_worker *w) {
 
 /*
  * Record layout (little endian), padded to 4 bytes:
- *   0 kind (DP_UP_LISTENER, DP_UP_RELAY, DP_UP_STREAM, DP_UP_STREAM_END) | 1 family (4, 6) | 2 port u16 | 4 length u32 | 8 id f64
+ *   0 kind (DP_UP_*, plane.h) | 1 family (4, 6) | 2 port u16 | 4 length u32 | 8 id f64
  *   (listener index, relay id or stream client id) | 16 address (16 bytes) | 32 worker u32 |
- *   36 datagram (a stream's: one frame without padding; a stream end's: one byte, 1 = bad framing)
+ *   36 datagram (a stream's: one frame without padding; a stream end's: one byte, DP_END_*; a
+ *   refused stream's: its first bytes)
  */
 void dp_push_up(struct dp_worker *w, int kind, double id, const dp_addr *from, const uint8_t *p,
                 size_t n) {
@@ -288,6 +289,7 @@ static void on_peer(struct dp_worker *w, int32_t slot, const uint8_t *p, size_t 
     if (dp_same_addr(&a->chans[i].peer, src)) c = &a->chans[i];
   uint8_t header[DP_DATA_INDICATION_HEADER_MAX];
   size_t hl, pad;
+  int stream = a->listener == DP_STREAM_LISTENER;
   if (c) {
     /* An expired binding still blocks its peer for a while: JavaScript decides (RFC 8656 §12). */
     if (c->expires_ms <= now) goto up;
@@ -297,7 +299,7 @@ static void on_peer(struct dp_worker *w, int32_t slot, const uint8_t *p, size_t 
     header[3] = (uint8_t)n;
     hl = 4;
     /* Over a stream, ChannelData is padded to a multiple of 4 (RFC 8656 §12.5). */
-    pad = a->stream >= 0 ? (4 - n % 4) % 4 : 0;
+    pad = stream ? (4 - n % 4) % 4 : 0;
   } else {
     if (n > DP_MAX_DATA_INDICATION) goto up;
     uint8_t txid[12];
@@ -305,7 +307,7 @@ static void on_peer(struct dp_worker *w, int32_t slot, const uint8_t *p, size_t 
     hl = dp_data_indication_header(header, txid, src, (uint32_t)n);
     pad = (4 - n % 4) % 4;
   }
-  if (a->listener == DP_STREAM_LISTENER) {
+  if (stream) {
     struct dp_stream *s = a->stream >= 0 ? &w->streams[a->stream] : NULL;
     if (!s || s->fd < 0) return; /* the connection is gone: JavaScript ends the allocation */
     if (dp_stream_queue(s, header, hl, p, n, pad, 1) < 0) {

@@ -149,14 +149,24 @@ describe.each(CASES)('TURN over $transport on the $plane data plane', ({ plane, 
     expect((await client.channelBind(0x4001, peerAddress())).messageClass).toBe(
       MessageClass.SuccessResponse,
     );
-    for (const length of [0, 1, 2, 3, 5, 1199, 1200]) {
+    const relayedInC = (): number => {
+      const stats = server.gauges.dataPlane();
+      return (stats?.toPeerPackets ?? 0) + (stats?.toClientPackets ?? 0);
+    };
+    const relayedBefore = relayedInC();
+    const lengths = [0, 1, 2, 3, 5, 1199, 1200];
+    for (const length of lengths) {
       const payload = new Uint8Array(length).map((_, i) => (i * 7 + length) & 0xff);
       client.sendChannelData(0x4001, payload, true);
       const back = await client.nextChannelData();
       expect(back.channel).toBe(0x4001);
       expect(back.data).toEqual(payload);
     }
-    if (plane === 'native') expect(adopted() - before).toBe(1);
+    if (plane === 'native') {
+      expect(adopted() - before).toBe(1);
+      // Both ways in the addon itself, not passed up to JavaScript.
+      expect(relayedInC() - relayedBefore).toBe(2 * lengths.length);
+    }
   });
 
   it('relays Send indications and answers with Data indications', async () => {

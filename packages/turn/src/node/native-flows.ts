@@ -1,7 +1,7 @@
 /**
  * NativeFlows keeps the native data plane's forwarding table equal to the core's state for each
- * UDP client: after every datagram of a client that JavaScript handled (requests included), the
- * client's allocation (relays, expiry, live permissions, channels) is written to the table as a
+ * client the addon serves (UDP, and TCP and TLS clients it adopted): after every message of a
+ * client that JavaScript handled (requests included, `handle`), the client's allocation (relays, expiry, live permissions, channels) is written to the table as a
  * whole, or removed. Between two such writes the core cannot change (only the client's own
  * requests change it; expiry is a deadline the addon checks itself), so the fast path decides
  * exactly as the core would. Allocations with a bandwidth cap, or relays on another worker (a
@@ -21,7 +21,10 @@ import type {
 } from '@cloudproxy/dataplane';
 import type { Allocation } from '../allocation.js';
 import type { TurnServerCore } from '../server-core.js';
+import type { ClientRef } from '../types.js';
 import type { NativeRelays } from './native-relays.js';
+import { forwardChannelData } from './udp-listener.js';
+import type { ActionRunner } from './udp-listener.js';
 
 /** Where a client of the native plane is: listener, worker thread, address (or stream). */
 export interface NativeClientPlace {
@@ -43,7 +46,7 @@ interface Entry {
 }
 
 /** The method of a STUN message type (RFC 5389 §6: the class bits C0 and C1 taken out). */
-export function stunMethod(type: number): number {
+function stunMethod(type: number): number {
   return (type & 0x000f) | ((type & 0x00e0) >> 1) | ((type & 0x3e00) >> 2);
 }
 
@@ -51,7 +54,7 @@ export function stunMethod(type: number): number {
 const ALLOCATE = 0x003;
 const REFRESH = 0x004;
 
-/** NativeFlows mirrors allocations of UDP clients into the native forwarding table. */
+/** NativeFlows mirrors allocations of native clients (UDP, TCP, TLS) into the forwarding table. */
 export class NativeFlows {
   readonly #plane: DataPlane;
   readonly #core: TurnServerCore;
@@ -72,11 +75,37 @@ export class NativeFlows {
   }
 
   /**
+   * A client's message that the fast path passed up, through the core as on the JavaScript
+   * path. ChannelData it did not relay (no entry, a cap, an expired permission) goes to its
+   * channel. Only requests change an allocation (RFC 8656 §7-§12): the native counts are
+   * collected before one (a Refresh may end the allocation) and the entry is mirrored after.
+   * `client` is made only for a STUN message.
+   */
+  handle(
+    key: string,
+    data: Buffer,
+    client: () => ClientRef & NativeClientPlace,
+    run: ActionRunner,
+  ): void {
+    const first = data[0] ?? 0;
+    if (first >= 0x40 && first <= 0x7f) {
+      forwardChannelData(this.#core, key, data);
+      return;
+    }
+    const type = (first << 8) | (data[1] ?? 0);
+    const request = first < 0x40 && (type & 0x0110) === 0;
+    const ref = client();
+    if (request) this.#collectBefore(key, stunMethod(type));
+    run(this.#core.handleClientPacket(ref, data));
+    if (request) this.#sync(key, ref);
+  }
+
+  /**
    * Before the core handles a request of method `method`: adds the client's native counts to
    * the core when the request may end the allocation (Allocate, Refresh, or any request once
    * the allocation has expired). Other requests leave it in place; their counts come later.
    */
-  collectBefore(clientKey: string, method: number): void {
+  #collectBefore(clientKey: string, method: number): void {
     const entry = this.#byClient.get(clientKey);
     if (!entry) return;
     if (method === ALLOCATE || method === REFRESH || entry.expiresAtMs <= this.#core.nowMs()) {
@@ -94,7 +123,7 @@ export class NativeFlows {
   }
 
   /** Writes (or removes) the client's entry from the core's current state. */
-  sync(clientKey: string, place: NativeClientPlace): void {
+  #sync(clientKey: string, place: NativeClientPlace): void {
     const old = this.#byClient.get(clientKey);
     const allocation = this.#core.liveAllocation(clientKey);
     // A reserved EVEN-PORT relay may sit on another worker: it moves to the client's.

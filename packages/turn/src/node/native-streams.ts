@@ -15,12 +15,10 @@ import type { DataPlane, PassedUpPacket } from '@cloudproxy/dataplane';
 import type { TransportAddress } from '@cloudproxy/stun';
 import type { TurnServerCore } from '../server-core.js';
 import type { ClientRef, ClientSink } from '../types.js';
-import { stunMethod } from './native-flows.js';
 import type { NativeClientPlace, NativeFlows } from './native-flows.js';
 import { streamChannelData } from './stream-connections.js';
 import type { StreamDropReason } from './stream-connections.js';
 import { TLS12_CIPHERS } from './tls-policy.js';
-import { forwardChannelData } from './udp-listener.js';
 import type { ActionRunner } from './udp-listener.js';
 
 /** Bytes a handed-over socket may already have read (the addon's limit: half its read buffer). */
@@ -147,17 +145,7 @@ export class NativeStreams {
   /** A frame the fast path passed up: through the core, as on the JavaScript path. */
   #onFrame(client: NativeStreamClient, data: Buffer): void {
     client.idle?.refresh();
-    const first = data[0] ?? 0;
-    if (first >= 0x40 && first <= 0x7f) {
-      // ChannelData the fast path did not relay (no allocation in the table, capped, expired).
-      forwardChannelData(this.#core, client.key, data);
-      return;
-    }
-    const type = (first << 8) | (data[1] ?? 0);
-    const request = first < 0x40 && (type & 0x0110) === 0;
-    if (request) this.#flows.collectBefore(client.key, stunMethod(type));
-    this.#run(this.#core.handleClientPacket(client, data));
-    if (request && this.#byId.has(client.id)) this.#flows.sync(client.key, client);
+    this.#flows.handle(client.key, data, () => client, this.#run);
   }
 
   /** Closes every connection. */

@@ -1,8 +1,9 @@
 /**
- * NativeUdp: the TurnServer's UDP side on the native data plane. The addon owns the listening
- * sockets and every relay socket, and relays ChannelData and Send/Data of UDP clients itself;
- * here arrive, in batches, the datagrams it passes up (requests, anything not in its table),
- * which go through the core exactly as on the JavaScript path. After each request the client's
+ * NativeUdp: the TurnServer's native data plane. The addon owns the UDP listening sockets and
+ * every relay socket, and relays ChannelData and Send/Data of UDP clients (and, through
+ * NativeStreams, of the TCP and TLS clients it adopted) itself; here arrive, in batches, the
+ * datagrams it passes up (requests, anything not in its table), which go through the core
+ * exactly as on the JavaScript path. After each request the client's
  * allocation is mirrored into the addon's table (NativeFlows). docs/data-plane.md.
  * @module
  */
@@ -11,12 +12,11 @@ import type { TransportAddress } from '@cloudproxy/stun';
 import type { DataPlane, DataPlaneAddon, PassedUpPacket } from '@cloudproxy/dataplane';
 import type { TurnServerCore } from '../server-core.js';
 import type { ClientRef, ClientSink, RelayBoundResult, RelayRequest } from '../types.js';
-import { NativeFlows, stunMethod } from './native-flows.js';
+import { NativeFlows } from './native-flows.js';
 import type { NativeClientPlace } from './native-flows.js';
 import { NativeRelays } from './native-relays.js';
 import { NativeStreamClient, NativeStreams } from './native-streams.js';
 import type { RelayAddress } from './relay-pool.js';
-import { forwardChannelData } from './udp-listener.js';
 import type { ActionRunner } from './udp-listener.js';
 
 /** Receives the peer datagrams the fast path passed up (as RelayPool's handler). */
@@ -151,23 +151,15 @@ export class NativeUdp {
       this.#onPeer(packet.id, packet.data, ip, packet.port);
       return;
     }
-    const data = packet.data;
     // Joined, not concatenated: one flat string, as the core keeps it for the allocation's life.
     const key = ['u', packet.id, '|', ip, '|', packet.port].join('');
-    const first = data[0] ?? 0;
-    if (first >= 0x40 && first <= 0x7f) {
-      // ChannelData the fast path did not relay (capped allocation, expired permission, …).
-      forwardChannelData(this.#core, key, data);
-      return;
-    }
-    // Only requests change an allocation (RFC 8656 §7-§12): collect its native counts before
-    // (a Refresh may end it) and mirror it after.
-    const type = (first << 8) | (data[1] ?? 0);
-    const request = first < 0x40 && (type & 0x0110) === 0;
-    const client = new NativeClient(this.plane, key, packet, ip, this.#locals[packet.id]);
-    if (request) this.#flows.collectBefore(key, stunMethod(type));
-    this.#run(this.#core.handleClientPacket(client, data));
-    if (request) this.#flows.sync(key, client);
+    const local = this.#locals[packet.id];
+    this.#flows.handle(
+      key,
+      packet.data,
+      () => new NativeClient(this.plane, key, packet, ip, local),
+      this.#run,
+    );
   }
 }
 

@@ -10,9 +10,10 @@
  *   --quick            a ~3-minute smoke run (also BENCH_QUICK=1); results go to *.quick.*
  *   --rounds N         rounds per case (default 3, quick 1; BENCH_ROUNDS)
  *   --impl LIST        TURN implementations, e.g. coturn,ours-js (BENCH_IMPLS)
- *   --matrix all       every relay case (20 cases, ~35 min) instead of the default six
- *                      (BENCH_MATRIX=all)
- *   --case TEXT        only relay cases whose name contains TEXT (repeatable)
+ *   --matrix all       every relay case (20 cases, ~35 min) instead of the default five
+ *                      (BENCH_MATRIX=all); the relay max-rate probe runs after them
+ *   --case TEXT        only relay cases whose name contains TEXT (repeatable); `--case probe`
+ *                      runs the relay max-rate probe (otherwise left out of a filtered run)
  *   --levels LIST      idle allocations of the scale section (default 10000,50000,100000)
  *   --out DIR          where results go (default bench/results)
  * Standalone: bench/node-floor.mjs (relay vs a bare node:dgram forwarder), bench/one-port.mjs

@@ -74,8 +74,11 @@ export function sharedTurnFlags(o) {
   return flags;
 }
 
-/** The command line of one implementation: [file, args]. */
-export function turnCommand(impl, flags, workDir, hasDataPlaneFlag) {
+/**
+ * The command line of one implementation: [file, args]. `dataPlaneThreads` sets the native
+ * plane's workers (`--data-plane-threads`; by default it sizes them itself).
+ */
+export function turnCommand(impl, flags, workDir, hasDataPlaneFlag, dataPlaneThreads) {
   if (impl === 'coturn') {
     const conf = path.join(workDir, 'turnserver.conf');
     writeFileSync(conf, '# empty: keeps coturn away from /etc/turnserver.conf\n');
@@ -88,6 +91,9 @@ export function turnCommand(impl, flags, workDir, hasDataPlaneFlag) {
   const plane = impl === 'ours-native' ? 'native' : 'js';
   const own = [...NODE_FLAGS, CLI_ENTRY, 'turn', ...flags, '--drain-timeout', '0'];
   if (hasDataPlaneFlag) own.push('--data-plane', plane);
+  if (plane === 'native' && dataPlaneThreads) {
+    own.push('--data-plane-threads', String(dataPlaneThreads));
+  }
   return [process.execPath, own];
 }
 
@@ -101,7 +107,13 @@ export async function startTurnServer(impl, options, hasDataPlaneFlag) {
   const workDir = mkdtempSync(path.join(os.tmpdir(), `bench-${impl}-`));
   const port = options.port ?? (await freePort());
   const flags = sharedTurnFlags({ ...options, port });
-  const [file, args] = turnCommand(impl, flags, workDir, hasDataPlaneFlag);
+  const [file, args] = turnCommand(
+    impl,
+    flags,
+    workDir,
+    hasDataPlaneFlag,
+    options.dataPlaneThreads,
+  );
   const env = { ...process.env, NODE_ENV: 'production' };
   const proc = startProcess(file, args, { env });
   const cleanup = () => rmSync(workDir, { recursive: true, force: true });

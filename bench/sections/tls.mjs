@@ -17,6 +17,7 @@ import { fmt, fmtRatio, medianByCase, ratio, round } from '../lib/stats.mjs';
 import { freePorts } from '../lib/net.mjs';
 import { processUsage } from '../lib/proc.mjs';
 import { dropsBetween, runTlsLoad, udpDrops } from '../lib/tls-load.mjs';
+import { MAX_LOSS_PERCENT, bestProbe, rampProbe } from '../lib/probe.mjs';
 import {
   COTURN_BIN,
   COTURN_THREADS,
@@ -30,8 +31,6 @@ import {
 
 const SESSIONS = 10;
 const PAYLOAD_BYTES = 100;
-/** A probe step passes below this loss (%). */
-const MAX_LOSS_PERCENT = 1;
 /** Above this share of a core (%), the load process may be what limits a run. */
 const CLIENT_BOUND_PERCENT = 90;
 
@@ -107,27 +106,11 @@ export const tlsSection = {
           }
         }
       }
-      const stopped = new Map();
-      for (const rate of s.probeRates) {
-        for (const impl of ctx.turnImpls) {
-          if (stopped.has(impl)) {
-            ctx.progress.drop(1, secondsEach);
-            continue;
-          }
-          const label = `max-rate probe ${fmt(rate)}`;
-          const run = await once(impl, `probe ${fmt(rate)}`, rate, label);
-          run.probe = true;
-          let why = probeFailure(run);
-          if (why) {
-            // Once more: on a shared machine one step can fail on a hiccup of the machine.
-            ctx.progress.plan(1, secondsEach);
-            const again = await once(impl, `probe ${fmt(rate)}`, rate, `${label} again (${why})`);
-            Object.assign(again, { probe: true, retry: true });
-            why = probeFailure(again);
-          }
-          if (why) stopped.set(impl, why);
-        }
-      }
+      const { stopped } = await rampProbe(ctx, {
+        rates: s.probeRates,
+        secondsEach,
+        step: (impl, rate, label) => once(impl, `probe ${fmt(rate)}`, rate, label),
+      });
       return report(ctx, s, runs, commands, stopped);
     } finally {
       await peer?.stop();
@@ -135,13 +118,6 @@ export const tlsSection = {
     }
   },
 };
-
-/** Why a probe step fails (the ramp of that server ends there), or undefined. */
-export function probeFailure(run) {
-  if (run.error) return `error: ${run.error.split('\n')[0]}`;
-  if (run.lossPercent >= MAX_LOSS_PERCENT) return `${fmt(run.lossPercent, 2)}% loss`;
-  return undefined;
-}
 
 async function oneRun(ctx, impl, load, s, pki, peer) {
   let server;
@@ -251,16 +227,6 @@ export function describeTlsRun(r) {
     `(${fmt(r.serverCpuPercent)}% of a core), RSS ${fmt(r.rssMiB, 1)} MiB, client ` +
     `${fmt(r.clientCpuPercent)}%${odd.length ? `; ${odd.join(', ')}` : ''}`
   );
-}
-
-/** The highest passing probe step of `impl` (undefined when none passed). */
-export function bestProbe(runs, impl) {
-  let best;
-  for (const r of runs) {
-    if (!r.probe || r.impl !== impl || probeFailure(r)) continue;
-    if (!best || r.rate > best.rate) best = r;
-  }
-  return best;
 }
 
 function pacedRows(ctx, s, medians, summary) {

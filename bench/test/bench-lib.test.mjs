@@ -1,6 +1,7 @@
 /**
  * Sanity tests of the benchmark helpers (no timing): the /proc parsers, the median and
- * window arithmetic, the uclient report parser, the relay targets and the argument parser.
+ * window arithmetic, the uclient report parser, the relay targets, the max-rate probe's ramp
+ * and the argument parser.
  * Run: node --test bench/test/
  * @module
  */
@@ -8,8 +9,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseOpenFileLimit, parseProcStat, processUsage } from '../lib/proc.mjs';
 import { bestWindow, median, medianByCase, ratio, round } from '../lib/stats.mjs';
-import { parseUclientSummary } from '../lib/uclient.mjs';
-import { maxRateUnderLoss, relayTargets } from '../sections/relay-targets.mjs';
+import { parseUclientSummary, summarizeRun } from '../lib/uclient.mjs';
+import { maxRateRatio, maxRateUnderLoss, relayTargets } from '../sections/relay-targets.mjs';
+import { bestProbe, probeFailure, rampProbe } from '../lib/probe.mjs';
+import { probeLoad } from '../sections/relay.mjs';
 import { parseWrk } from '../lib/http-bench.mjs';
 import { stopReason } from '../sections/alloc.mjs';
 import { parseBenchArgs } from '../run.mjs';
@@ -110,6 +113,93 @@ test('relay targets compare ours with coturn on the medians', () => {
   assert.equal(Math.round(t.json.rttAt20k.ours[0].addedUs), 50);
   assert.equal(t.json.maxRate.ours[0].ok, false);
   assert.equal(t.summary.length, 3);
+});
+
+test('the max-rate ramp retries a failed step once and ends a server at its second failure', async () => {
+  // coturn loses at 3 (twice); ours fails 3 once on a hiccup, then passes 3 and fails 4 twice.
+  const outcomes = {
+    coturn: { 1: [0], 2: [0.5], 3: [2, 1.5] },
+    ours: { 1: [0], 2: [0], 3: [5, 0], 4: [3, 3] },
+  };
+  const planned = { added: 0, dropped: 0 };
+  const ctx = {
+    turnImpls: ['coturn', 'ours'],
+    progress: { plan: () => planned.added++, drop: () => planned.dropped++ },
+  };
+  const calls = [];
+  const { runs, stopped } = await rampProbe(ctx, {
+    rates: [1, 2, 3, 4],
+    secondsEach: 1,
+    step: async (impl, rate, label) => {
+      calls.push(`${impl} ${label}`);
+      const lossPercent = outcomes[impl][rate].shift();
+      return { impl, rate, case: `step ${rate}`, msgPerS: rate * 1000 - 10, lossPercent };
+    },
+  });
+  assert.deepEqual(
+    calls.map((c) => c.replace(/ \(.*\)$/, '')),
+    [
+      'coturn max-rate probe 1',
+      'ours max-rate probe 1',
+      'coturn max-rate probe 2',
+      'ours max-rate probe 2',
+      'coturn max-rate probe 3',
+      'coturn max-rate probe 3 again',
+      'ours max-rate probe 3',
+      'ours max-rate probe 3 again',
+      'ours max-rate probe 4',
+      'ours max-rate probe 4 again',
+    ],
+  );
+  assert.deepEqual(planned, { added: 3, dropped: 1 });
+  assert.deepEqual(Object.fromEntries(stopped), { coturn: '1.50% loss', ours: '3.00% loss' });
+  assert.equal(runs.filter((r) => r.retry).length, 3);
+  assert.equal(bestProbe(runs, 'coturn').rate, 2);
+  assert.equal(bestProbe(runs, 'ours').rate, 3);
+  assert.match(probeFailure({ error: 'boom\nstack' }), /^error: boom$/);
+
+  // The target compares the passing steps: 3 against 2 is 1.5×, whatever each delivered.
+  const medians = new Map([['paced', new Map([['coturn', { msgPerS: 900, lossPercent: 0 }]])]]);
+  const cases = [{ name: 'paced', offered: 1000 }];
+  const coturn = maxRateUnderLoss(medians, cases, 'coturn', runs);
+  const ours = maxRateUnderLoss(medians, cases, 'ours', runs);
+  assert.deepEqual(coturn, { msgPerS: 1990, offered: 2, case: 'probe: step 2' });
+  assert.equal(maxRateRatio(ours, coturn), 1.5);
+  // Without a probe, the cases decide, and a flooding case compares the msg/s delivered.
+  assert.equal(maxRateUnderLoss(medians, cases, 'coturn').offered, 1000);
+  assert.equal(maxRateRatio({ msgPerS: 95 }, { msgPerS: 100, offered: 1000 }), 0.95);
+});
+
+test('a run stopped before uclient reports: a paced one loses over the whole run, a flood over its best window', () => {
+  // 10 s of sending: 1% lost in the first seconds, none in the best window, then the end.
+  const samples = [
+    { t: 1, sent: 0, recv: 0, cpu: 0 },
+    { t: 2, sent: 100_000, recv: 98_000, cpu: 0.5 },
+    { t: 3, sent: 200_000, recv: 198_000, cpu: 1 },
+    { t: 4, sent: 300_000, recv: 298_000, cpu: 1.5 },
+    { t: 5, sent: 300_000, recv: 298_000, cpu: 1.5 },
+  ];
+  const run = {
+    exit: { code: null, signal: 'SIGKILL' },
+    ...{ elapsedS: 6, cpuS: 1.5, rssMaxBytes: 2 ** 20, windowS: 2, command: 'uclient' },
+  };
+  const paced = summarizeRun('', samples, { ...run, unpaced: false });
+  assert.equal(paced.lossFrom, 'run');
+  assert.equal(paced.lossPercent, 0.667);
+  assert.equal(paced.cutAtBound, true);
+  const flood = summarizeRun('', samples, { ...run, unpaced: true });
+  assert.equal(flood.lossFrom, 'window');
+  assert.equal(flood.lossPercent, 0);
+  assert.equal(flood.msgPerS, 100_000);
+});
+
+test('a probe step of the relay is one uclient session per 1,000 msg/s, each every 1 ms', () => {
+  const load = probeLoad(160_000, 7);
+  assert.equal(load.clients, 160);
+  assert.equal(load.intervalMs, 1);
+  assert.equal(load.messages, 7000);
+  assert.equal(load.probe, true);
+  assert.match(load.name, /paced 160k\/s \(160 sessions\)/);
 });
 
 test('parseWrk converts latency units to ms', () => {

@@ -58,14 +58,14 @@ const DEFAULT_CASES = [
   'ChannelData 1200 B paced 20k/s',
   'Send 100 B paced 20k/s',
 ];
+const QUICK_CASES = ['ChannelData 100 B paced 20k/s', 'ChannelData 100 B unpaced 10 clients'];
 
 /**
  * The max-rate probe's load at `rate` msg/s: ChannelData 100 B, `rate / 1000` sessions each
  * sending every 1 ms. Flooding (`-z 0`) measures the client: 10 flooding sessions relay under
  * 100k msg/s with neither server busy, and at 50 both lose a third of the messages. uclient
  * itself stops being usable above about 250 sessions (its sessions get 437 Allocation
- * Mismatch from either server), so the probe tops out at 220k, where on 2 CPUs both servers
- * lose more than 1% (the load and the echo peer share the cores).
+ * Mismatch from either server), so the probe tops out at 220k.
  */
 export function probeLoad(rate, sendS) {
   const clients = Math.round(rate / 1000);
@@ -75,7 +75,6 @@ export function probeLoad(rate, sendS) {
     messages: sendS * 1000,
   };
 }
-const QUICK_CASES = ['ChannelData 100 B paced 20k/s', 'ChannelData 100 B unpaced 10 clients'];
 
 function settings(ctx) {
   const sendS = ctx.quick ? 4 : 7;

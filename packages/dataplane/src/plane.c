@@ -426,8 +426,13 @@ static napi_value dp_open_relay(napi_env env, napi_callback_info info) {
   return result;
 }
 
-/* closeRelay(plane, handle) → whether it was open. */
-static napi_value dp_close_relay(napi_env env, napi_callback_info info) {
+/*
+ * The close calls: (plane, handle) → whether the slot was open, closed by `close`. Queued
+ * datagrams leave first when `flush` is set: a queued descriptor must not be closed (or reused).
+ */
+static napi_value close_by_handle(napi_env env, napi_callback_info info,
+                                  int (*close_slot)(struct dp_worker *, int32_t, uint32_t),
+                                  int flush) {
   size_t argc = 2;
   napi_value argv[2], result;
   struct dp_plane *p;
@@ -435,12 +440,20 @@ static napi_value dp_close_relay(napi_env env, napi_callback_info info) {
   int32_t slot;
   uint32_t gen;
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  /* Queued datagrams leave first: a queued descriptor must not be closed (or reused). */
-  if (argc == 2 && get_plane(env, argv[0], &p) == 0) dp_sendq_send(p->sendq);
+  if (flush && argc == 2 && get_plane(env, argv[0], &p) == 0) dp_sendq_send(p->sendq);
   int ok = argc == 2 && get_slot(env, argv[0], argv[1], &p, &w, &slot, &gen) == 0 &&
-           dp_relay_release(w, slot, gen, 0) >= 0;
+           close_slot(w, slot, gen) == 0;
   CHECK(env, napi_get_boolean(env, ok, &result));
   return result;
+}
+
+static int release_relay(struct dp_worker *w, int32_t slot, uint32_t gen) {
+  return dp_relay_release(w, slot, gen, 0) >= 0 ? 0 : -1;
+}
+
+/* closeRelay(plane, handle) → whether it was open. */
+static napi_value dp_close_relay(napi_env env, napi_callback_info info) {
+  return close_by_handle(env, info, release_relay, 1);
 }
 
 /*
@@ -650,17 +663,7 @@ static napi_value dp_stream_send(napi_env env, napi_callback_info info) {
 
 /* closeStream(plane, handle) → whether it was open. Queued bytes get one last write. */
 static napi_value dp_close_stream(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2], result;
-  struct dp_plane *p;
-  struct dp_worker *w;
-  int32_t slot;
-  uint32_t gen;
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  int ok = argc == 2 && get_slot(env, argv[0], argv[1], &p, &w, &slot, &gen) == 0 &&
-           dp_stream_close(w, slot, gen) == 0;
-  CHECK(env, napi_get_boolean(env, ok, &result));
-  return result;
+  return close_by_handle(env, info, dp_stream_close, 0);
 }
 
 /* flushSends(plane) → datagrams of the send queue dropped since the last call. */

@@ -14,7 +14,6 @@ import { loadDataPlane } from '@cloudproxy/dataplane';
 import {
   MessageClass,
   Method,
-  MessageClass as Class,
   attr,
   data as dataAttr,
   encodeMessage,
@@ -38,7 +37,7 @@ const TRANSPORT_INDEX = { tcp: 1, tls: 2 } as const;
 function bindingRequest(): Uint8Array {
   const request = {
     method: Method.Binding,
-    messageClass: Class.Request,
+    messageClass: MessageClass.Request,
     transactionId: newTransactionId(),
     attributes: [],
   };
@@ -179,7 +178,7 @@ describe.each(CASES)('TURN over $transport on the $plane data plane', ({ plane, 
     const send = encodeMessage(
       {
         method: Method.Send,
-        messageClass: Class.Indication,
+        messageClass: MessageClass.Indication,
         transactionId: newTransactionId(),
         attributes: [
           attr(xorPeerAddress, peerAddress()),

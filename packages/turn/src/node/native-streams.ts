@@ -3,10 +3,11 @@
  * a TCP connection and checks its first bytes as for any stream, or takes a TLS connection before
  * its handshake (after a PROXY protocol header); then the addon takes the descriptor over
  * (DataPlane.adoptStream, with a TLS context for TLS: the worker does the handshake and checks
- * the first decrypted bytes) and the JavaScript socket is closed without ending the connection. The worker splits the stream into frames, relays ChannelData and Send indications
- * of programmed allocations itself, writes what peers send back, and passes every other frame
- * up; those arrive here and go through the core as on the JavaScript path, and after each
- * request the allocation is mirrored into the addon's table (NativeFlows), keyed by the stream.
+ * the first decrypted bytes) and the JavaScript socket is closed without ending the connection.
+ * The worker splits the stream into frames, relays ChannelData and Send indications of
+ * programmed allocations itself, writes what peers send back, and passes every other frame up;
+ * those arrive here and go through the core as on the JavaScript path, and after each request
+ * the allocation is mirrored into the addon's table (NativeFlows), keyed by the stream.
  * docs/data-plane.md.
  * @module
  */

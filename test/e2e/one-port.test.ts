@@ -248,6 +248,27 @@ describe('one port for TURN over TLS, the signaling proxy, the API and the conso
 
     expect(junk).toBe('closed');
     expect(junkTls).toBe('closed');
+
+    // Who served what: the TURN clients (Chromium offers no ALPN, uclient offers stun.turn) and
+    // Node's HTTPS client (no ALPN either) went to the native data plane, which terminated their
+    // TLS; the HTTP requests among them were piped to the HTTP server. Chromium's console and
+    // the HTTP/2 client offered h2: Node's TLS server.
+    const metrics = (await system.api('GET', '/metrics')).text;
+    const count = (line: string): number =>
+      Number(new RegExp(`^${line.replace(/[{}]/g, '\\$&')} (\\d+)`, 'm').exec(metrics)?.[1] ?? 0);
+    expect(
+      count('cloudproxy_https_connections_routed_total{role="turn",by="peek"}'),
+    ).toBeGreaterThan(0);
+    expect(
+      count('cloudproxy_https_connections_routed_total{role="turn",by="alpn"}'),
+    ).toBeGreaterThanOrEqual(2);
+    expect(
+      count('cloudproxy_https_connections_routed_total{role="http/1.1",by="peek"}'),
+    ).toBeGreaterThan(0);
+    expect(count('cloudproxy_https_connections_routed_total{role="h2",by="alpn"}')).toBeGreaterThan(
+      0,
+    );
+    expect(count('cloudproxy_turn_dataplane_streams_total')).toBeGreaterThan(3);
   }, 120_000);
 
   it('keeps serving after the garbage', async () => {

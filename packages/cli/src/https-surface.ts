@@ -20,7 +20,7 @@ import { Counter } from 'prom-client';
 import type { Registry } from 'prom-client';
 import { asHttp1Exchange } from './h2-compat.js';
 import { OnePortListener } from './one-port-listener.js';
-import type { PortCertificates } from './one-port-listener.js';
+import type { NativePortTls, PortCertificates } from './one-port-listener.js';
 
 /** The parts the surface routes to. */
 export interface SurfaceParts {
@@ -131,6 +131,8 @@ export interface HttpsListenOptions {
   readonly certificates: PortCertificates;
   /** TURN over TLS on this port (the relay's `acceptStream`); absent: HTTPS only. */
   readonly turn?: ((socket: TLSSocket, remote: TransportAddress | undefined) => void) | undefined;
+  /** With `turn`: the native data plane's TLS terminator for TURN clients (OnePortListener). */
+  readonly native?: NativePortTls | undefined;
   /** Load balancers whose connections start with a PROXY protocol header. */
   readonly proxySources?: ProxySources | undefined;
 }
@@ -243,6 +245,7 @@ export async function listenHttps(
     { certificates: options.certificates, proxySources: options.proxySources },
     {
       turn: options.turn,
+      native: options.native,
       http1: (socket) => http1.emit('connection', socket),
       h2: (socket) => h2.server.emit('connection', socket),
       onRouted: (protocol, how) => {

@@ -6,6 +6,13 @@
  * name to one role. Connections from configured load balancers start with a PROXY protocol
  * header, read before the handshake.
  *
+ * With the native data plane ({@link NativePortTls}), the ClientHello is read first: a client
+ * that offers `stun.turn`, or no ALPN at all (TURN clients, mostly), is handed to the addon
+ * before its handshake, which it does itself (docs/data-plane.md); if its first decrypted bytes
+ * are an HTTP request after all, the addon pipes the plaintext to the HTTP/1.1 server. Clients
+ * that offer HTTP protocols only (browsers, HTTP libraries) and anything the ClientHello reader
+ * cannot tell go to Node's TLS server as before.
+ *
  * ```
  * TCP ─► [PROXY header?] ─► TLS (SNI, ALPN) ─┬─ stun.turn ─────────────► TURN
  *                                            ├─ h2 ────────────────────► HTTP/2 server
@@ -19,7 +26,9 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { TransportAddress } from '@cloudproxy/stun';
 import { proxiedClient, readProxyHeader, withTlsPolicy } from '@cloudproxy/turn/node';
-import type { ProxySources } from '@cloudproxy/turn/node';
+import type { PortHandover, ProxySources } from '@cloudproxy/turn/node';
+import { CLIENT_HELLO_MAX_BYTES, readClientHello } from './client-hello.js';
+import type { ClientHelloInfo } from './client-hello.js';
 import { classifyFirstBytes } from './first-bytes.js';
 
 /** TLS handshakes that take longer are abandoned. */
@@ -57,12 +66,33 @@ export interface PortHandlers {
   /** TURN over TLS; absent: the port carries no TURN. `remote`: the client of a PROXY header. */
   readonly turn?:
     ((socket: tls.TLSSocket, remote: TransportAddress | undefined) => void) | undefined;
-  readonly http1: (socket: tls.TLSSocket) => void;
+  /** HTTP/1.1: a TLS socket, or a plain one whose TLS the native data plane terminates. */
+  readonly http1: (socket: net.Socket) => void;
   readonly h2: (socket: tls.TLSSocket) => void;
+  /** The native data plane's TLS terminator for TURN clients; absent: Node's serves all. */
+  readonly native?: NativePortTls | undefined;
   /** Called for every routed connection, with the protocol it was given to. */
   readonly onRouted?:
     ((protocol: 'turn' | 'h2' | 'http/1.1', how: 'alpn' | 'peek') => void) | undefined;
   readonly onDropped?: ((reason: PortDropReason) => void) | undefined;
+}
+
+/** The native data plane's side of the port (TurnServer's native TLS calls). */
+export interface NativePortTls {
+  /** The addon's TLS context for a PEM pair; undefined without a native plane or if refused. */
+  context(cert: string, key: string): number | undefined;
+  /** Drops a context (live connections keep theirs). */
+  freeContext(id: number): void;
+  /**
+   * Hands a connection to the addon before its handshake (the bytes read so far are unshifted
+   * into it); false when it was not taken, and the socket is as it was.
+   */
+  accept(
+    socket: net.Socket,
+    remote: TransportAddress | undefined,
+    context: number,
+    port: PortHandover,
+  ): boolean;
 }
 
 /** Options of the listener. */
@@ -95,10 +125,15 @@ function hostMatches(pattern: string, name: string): boolean {
  * reading `req.socket.remoteAddress` (X-Forwarded-For, rate limits, logs) sees the real client.
  * Own data properties shadow the socket's getters; only sockets this listener created are changed.
  */
-function reportPeer(socket: tls.TLSSocket, remote: TransportAddress): void {
+function reportPeer(socket: net.Socket, remote: TransportAddress): void {
   Object.defineProperty(socket, 'remoteAddress', { value: remote.address });
   Object.defineProperty(socket, 'remotePort', { value: remote.port });
   Object.defineProperty(socket, 'remoteFamily', { value: remote.family === 6 ? 'IPv6' : 'IPv4' });
+}
+
+/** Whether a ClientHello goes to the addon: it offers `stun.turn`, or no ALPN at all. */
+function offersTurnOnly(hello: ClientHelloInfo): boolean {
+  return hello.alpn.length === 0 || hello.alpn.includes('stun.turn');
 }
 
 /** OnePortListener owns the shared TCP port and its TLS terminator. */
@@ -110,11 +145,15 @@ export class OnePortListener {
   /** Real clients of proxied connections, by the load balancer's `address|port`. */
   readonly #proxied = new Map<string, TransportAddress>();
   #sni: SniContext[] = [];
+  /** The addon's TLS contexts, by certificate entry (the default pair: undefined), made on use. */
+  #nativeContexts = new Map<SniCertificate | undefined, number | 'failed'>();
+  #certificates: PortCertificates;
 
   constructor(options: OnePortOptions, handlers: PortHandlers) {
     this.#options = options;
     this.#handlers = handlers;
     this.#sni = this.#sniContexts(options.certificates.sni);
+    this.#certificates = options.certificates;
     this.#tls = tls.createServer({
       ...secureContextOptions(options.certificates.cert, options.certificates.key),
       handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
@@ -150,6 +189,10 @@ export class OnePortListener {
     const sni = this.#sniContexts(certificates.sni);
     this.#tls.setSecureContext(secureContextOptions(certificates.cert, certificates.key));
     this.#sni = sni;
+    this.#certificates = certificates;
+    for (const id of this.#nativeContexts.values())
+      if (id !== 'failed') this.#handlers.native?.freeContext(id);
+    this.#nativeContexts.clear();
   }
 
   /** Stops accepting connections; open ones are left to their servers. */
@@ -194,24 +237,110 @@ export class OnePortListener {
 
   #onConnection(socket: net.Socket): void {
     if (this.#options.proxySources?.has(socket.remoteAddress) !== true) {
-      this.#tls.emit('connection', socket);
+      this.#accept(socket, undefined);
       return;
     }
     socket.on('error', () => undefined); // a reset during the header; 'close' follows
     readProxyHeader(socket).then(
       (header) => {
-        const remote = proxiedClient(header);
-        if (remote !== undefined) {
-          const key = `${socket.remoteAddress ?? ''}|${socket.remotePort ?? 0}`;
-          this.#proxied.set(key, remote);
-          socket.once('close', () => this.#proxied.delete(key));
-        }
-        this.#tls.emit('connection', socket);
+        this.#accept(socket, proxiedClient(header));
       },
       () => {
         this.#drop('proxy-protocol', socket);
       },
     );
+  }
+
+  /**
+   * Starts a connection's TLS: Node's TLS server, or with a native plane (and TURN on the port)
+   * first its ClientHello, read within the handshake timeout, which may send it to the addon.
+   */
+  #accept(socket: net.Socket, remote: TransportAddress | undefined): void {
+    if (!this.#handlers.native || !this.#handlers.turn) {
+      this.#toTls(socket, remote);
+      return;
+    }
+    let seen: Buffer = Buffer.alloc(0);
+    const done = (): void => {
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.off('end', onEnd);
+      socket.pause();
+    };
+    const onEnd = (): void => {
+      done();
+      this.#drop('tls-handshake', socket);
+    };
+    const onData = (chunk: Buffer): void => {
+      seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
+      const hello = readClientHello(seen);
+      if (hello === 'incomplete' && seen.length < CLIENT_HELLO_MAX_BYTES) return;
+      done();
+      socket.unshift(seen);
+      if (typeof hello === 'object' && this.#toNative(socket, hello, remote)) return;
+      this.#toTls(socket, remote);
+    };
+    const timer = setTimeout(onEnd, HANDSHAKE_TIMEOUT_MS);
+    socket.on('error', () => undefined); // a reset before the handshake; 'close' follows
+    socket.on('data', onData);
+    socket.once('end', onEnd);
+  }
+
+  /**
+   * Gives a connection to Node's TLS server; the client its PROXY header named waits for
+   * #onSecure. (Only here: the addon takes its sockets without their 'close' listeners, so an
+   * entry for one would outlive it and name the client of a later connection from that port.)
+   */
+  #toTls(socket: net.Socket, remote: TransportAddress | undefined): void {
+    if (remote !== undefined) {
+      const key = `${socket.remoteAddress ?? ''}|${socket.remotePort ?? 0}`;
+      this.#proxied.set(key, remote);
+      socket.once('close', () => this.#proxied.delete(key));
+    }
+    this.#tls.emit('connection', socket);
+  }
+
+  /**
+   * Hands a connection to the addon when its ClientHello offers TURN only (or nothing) and its
+   * SNI name does not pin it to HTTP; false when it stays with Node's TLS server.
+   */
+  #toNative(socket: net.Socket, hello: ClientHelloInfo, remote: TransportAddress | undefined) {
+    const native = this.#handlers.native;
+    const sni = this.#sniFor(hello.serverName);
+    const role = sni?.entry.role;
+    if (!native || !offersTurnOnly(hello) || role === 'http') return false;
+    const context = this.#nativeContext(native, sni?.entry);
+    if (context === undefined) return false;
+    const byAlpn = hello.alpn.includes('stun.turn');
+    return native.accept(socket, remote, context, {
+      onFirstFrame: () => this.#handlers.onRouted?.('turn', byAlpn ? 'alpn' : 'peek'),
+      http: (first) => {
+        // A client that asked for TURN by ALPN is refused as a TURN client (Node's path too).
+        if (byAlpn || classifyFirstBytes(first.subarray(0, PEEK_MAX_BYTES)) !== 'http')
+          return undefined;
+        if (role === 'turn') {
+          this.#drop('wrong-role');
+          return 'drop';
+        }
+        return (piped, client) => {
+          reportPeer(piped, client);
+          Object.defineProperty(piped, 'encrypted', { value: true }); // X-Forwarded-Proto
+          this.#handlers.onRouted?.('http/1.1', 'peek');
+          this.#handlers.http1(piped);
+        };
+      },
+    });
+  }
+
+  /** The addon's context for a certificate entry (undefined: the default pair), made once. */
+  #nativeContext(native: NativePortTls, entry: SniCertificate | undefined): number | undefined {
+    let id = this.#nativeContexts.get(entry);
+    if (id === undefined) {
+      const { cert, key } = entry ?? this.#certificates;
+      id = native.context(cert, key) ?? 'failed';
+      this.#nativeContexts.set(entry, id);
+    }
+    return id === 'failed' ? undefined : id;
   }
 
   #onSecure(socket: tls.TLSSocket): void {

@@ -41,6 +41,7 @@ interface Addon {
   freeTlsContext(plane: object, id: number): void;
   streamSend(plane: object, handle: number, data: Uint8Array, droppable: boolean): number;
   closeStream(plane: object, handle: number): boolean;
+  pipeStream(plane: object, handle: number): number;
   program(
     plane: object,
     handle: number,
@@ -71,7 +72,9 @@ export interface PassedUpPacket {
    * 'stream-end': that client's connection ended on the worker (`data[0]` 1: bad framing, 2: TLS
    * failure), and its handle waits for {@link DataPlane.closeStream};
    * 'stream-refused': a TLS client's first decrypted bytes (up to 512) do not start a STUN
-   * message; the worker reads it no more, and it waits for an answer and closeStream. Streams
+   * message; the worker reads it no more, and it waits for an answer and closeStream, or for
+   * {@link DataPlane.pipeStream} (a first record of fewer than 17 upper-case letters, which may
+   * be the start of an HTTP method, waits for more first). Streams
    * have no address (zeros).
    */
   readonly source: 'client' | 'peer' | 'stream' | 'stream-end' | 'stream-refused';
@@ -293,6 +296,20 @@ export class DataPlane {
   closeStream(handle: number): boolean {
     if (this.#closed) return false;
     return this.#addon.closeStream(this.#plane, handle);
+  }
+
+  /**
+   * Serves a refused TLS stream ('stream-refused') as HTTP: the worker goes on decrypting the
+   * client's bytes (those already refused first) into one end of a Unix socketpair and encrypts
+   * what comes back from it; the other end is returned, for JavaScript's HTTP server (the caller
+   * owns and closes it; `new net.Socket({ fd })`). When either side ends, the worker ends the
+   * stream ('stream-end') once the bytes in flight are through. Undefined when the handle is
+   * stale, the stream was not refused, or it ended.
+   */
+  pipeStream(handle: number): number | undefined {
+    if (this.#closed) return undefined;
+    const fd = this.#addon.pipeStream(this.#plane, handle);
+    return fd >= 0 ? fd : undefined;
   }
 
   /** Sends every queued datagram now (it otherwise leaves when the JavaScript turn ends). */

@@ -661,6 +661,26 @@ static napi_value dp_stream_send(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/*
+ * pipeStream(plane, handle) → a descriptor, or -errno. A refused TLS stream (its first
+ * plaintext not STUN) carries HTTP instead: the worker pipes its plaintext both ways through a
+ * socketpair (pipe.c), whose other end is returned, JavaScript's to own and close.
+ */
+static napi_value dp_pipe_stream(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], result;
+  struct dp_plane *p;
+  struct dp_worker *w;
+  int32_t slot;
+  uint32_t gen;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int err = EINVAL, fd = -1;
+  if (argc == 2 && get_slot(env, argv[0], argv[1], &p, &w, &slot, &gen) == 0)
+    fd = dp_pipe_open(w, slot, gen, &err);
+  CHECK(env, napi_create_int32(env, fd >= 0 ? fd : -err, &result));
+  return result;
+}
+
 /* closeStream(plane, handle) → whether it was open. Queued bytes get one last write. */
 static napi_value dp_close_stream(napi_env env, napi_callback_info info) {
   return close_by_handle(env, info, dp_stream_close, 0);
@@ -950,6 +970,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"freeTlsContext", NULL, dp_tls_context_release, NULL, NULL, NULL, napi_default, NULL},
       {"streamSend", NULL, dp_stream_send, NULL, NULL, NULL, napi_default, NULL},
       {"closeStream", NULL, dp_close_stream, NULL, NULL, NULL, napi_default, NULL},
+      {"pipeStream", NULL, dp_pipe_stream, NULL, NULL, NULL, napi_default, NULL},
       {"program", NULL, dp_program, NULL, NULL, NULL, napi_default, NULL},
       {"unprogram", NULL, dp_unprogram, NULL, NULL, NULL, napi_default, NULL},
       {"take", NULL, dp_take, NULL, NULL, NULL, napi_default, NULL},

@@ -15,14 +15,15 @@
 /* A Data indication's length field is 16 bits: larger peer datagrams go up (and are dropped). */
 #define DP_MAX_DATA_INDICATION (0xFFFF - 4 - 20 - 4 - 3)
 
-enum { DP_TAG_WAKE = 0, DP_TAG_LISTENER = 1, DP_TAG_RELAY = 2, DP_TAG_STREAM = 3 };
+enum { DP_TAG_WAKE = 0, DP_TAG_LISTENER = 1, DP_TAG_RELAY = 2, DP_TAG_STREAM = 3, DP_TAG_PIPE = 4 };
 /* Kinds of the records passed up (worker.c, push_up). */
 enum {
   DP_UP_LISTENER = 0,
   DP_UP_RELAY = 1,
   DP_UP_STREAM = 2,
   DP_UP_STREAM_END = 3,
-  DP_UP_STREAM_REFUSED = 4, /* a TLS client's first bytes are not STUN: they go up, reading stops */
+  /* A TLS client's first bytes are not STUN: they go up, reading stops (until pipeStream). */
+  DP_UP_STREAM_REFUSED = 4,
 };
 /* Why a stream ended (the byte of a DP_UP_STREAM_END record). */
 enum { DP_END_CLOSED = 0, DP_END_MALFORMED = 1, DP_END_TLS = 2 };
@@ -104,6 +105,28 @@ void dp_stream_resume(struct dp_worker *w);
 /* Splits the bytes JavaScript read before it handed streams over (the worker, when woken). */
 void dp_stream_split_pending(struct dp_worker *w, int64_t now);
 int dp_stream_close(struct dp_worker *w, int32_t slot, uint32_t gen);
+/* The epoll tag of a stream's events (kind DP_TAG_STREAM or DP_TAG_PIPE, generation, slot). */
+uint64_t dp_stream_tag(const struct dp_stream *s, int kind, int32_t slot);
+/* Registers a stream's connection for what its state wants: reading, writing, or nothing. */
+int dp_stream_watch(struct dp_worker *w, int32_t slot);
+/* Ends a stream on the worker: closes it (and its pipe), frees its buffers, tells JavaScript. */
+void dp_stream_end(struct dp_worker *w, int32_t slot, uint8_t why);
+/* Decrypts what a TLS stream's SSL object holds and deals with the plaintext; -1: it stopped. */
+int dp_stream_drain_tls(struct dp_worker *w, int32_t slot, int64_t now);
+
+/* pipe.c: HTTP over a TLS stream, piped to JavaScript. */
+/* Opens the pipe of a refused stream (JavaScript thread): JavaScript's end, or -1 with *err. */
+int dp_pipe_open(struct dp_worker *w, int32_t slot, uint32_t gen, int *err);
+/* Writes plaintext (JavaScript's bytes kept in `part` first) into the pipe; -1: it ended. */
+int dp_pipe_take(struct dp_worker *w, int32_t slot, const uint8_t *p, size_t n);
+/* The pipe is readable or writable (the worker). */
+void dp_pipe_event(struct dp_worker *w, int32_t slot, uint32_t events, int64_t now);
+/* The client ended its side (end of stream or close_notify). */
+void dp_pipe_client_eof(struct dp_worker *w, int32_t slot);
+/* After a write to the client: reads the pipe again once the queue has room, or ends. */
+void dp_pipe_after_write(struct dp_worker *w, int32_t slot);
+/* Closes the worker's end of the pipe (stream end and close). */
+void dp_pipe_close(struct dp_worker *w, struct dp_stream *s);
 
 /* tls.c */
 enum { DP_TLS_MORE = 0, DP_TLS_CLOSED = 1, DP_TLS_FAILED = 2 };

@@ -10,10 +10,8 @@
 import { execFileSync } from 'node:child_process';
 import { X509Certificate, generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import type net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { makeSelfSignedCert } from '../../../test/helpers/certs.js';
@@ -21,6 +19,7 @@ import type { TestCertificate } from '../../../test/helpers/certs.js';
 import {
   EMPTY,
   MiB,
+  Wire,
   adopt,
   allocation,
   bytes,
@@ -30,6 +29,7 @@ import {
   delay,
   describeNative,
   endOf,
+  endsWithCloseNotify,
   expectFrames,
   fdOf,
   mixedFrames,
@@ -40,6 +40,7 @@ import {
   pausedServer,
   randomFrames,
   receiver,
+  records,
   runCleanups,
   sendIndication,
   stun,
@@ -60,10 +61,8 @@ const CIPHERS = [
   'ECDHE-ECDSA-CHACHA20-POLY1305',
   'ECDHE-RSA-CHACHA20-POLY1305',
 ].join(':');
-/** TLS record content types (RFC 8446 §5.1). */
-const ALERT = 21;
+/** The content type of a TLS handshake record (RFC 8446 §5.1). */
 const HANDSHAKE = 22;
-const APPLICATION_DATA = 23;
 
 afterEach(runCleanups);
 
@@ -116,79 +115,6 @@ afterAll(() => {
   server.close();
   cert.cleanup();
 });
-
-/**
- * The TCP connection under a TLS client as a Duplex (Node's TLS client then runs over it): it
- * keeps the ciphertext the client receives, can hold back all but the first `split` bytes of
- * the client's first write (its ClientHello) for 60 ms, and lets a test write raw bytes.
- */
-class Wire extends Duplex {
-  readonly inbound: Buffer[] = [];
-  readonly raw: net.Socket;
-  #split: number | undefined;
-  #eof = false;
-
-  constructor(raw: net.Socket, split?: number) {
-    super();
-    this.raw = raw;
-    this.#split = split;
-    raw.on('data', (d: Buffer) => {
-      this.inbound.push(d);
-      if (!this.push(d)) raw.pause();
-    });
-    raw.on('end', () => {
-      this.#end();
-    });
-    raw.on('close', () => {
-      this.#end();
-      // The TLS socket closes too once it has read everything (close_notify included).
-      if (this.readableEnded) this.destroy();
-      else this.once('end', () => this.destroy());
-    });
-  }
-
-  #end(): void {
-    if (this.#eof) return;
-    this.#eof = true;
-    this.push(null);
-  }
-
-  override _read(): void {
-    this.raw.resume();
-  }
-
-  override _write(
-    chunk: Buffer,
-    _encoding: BufferEncoding,
-    callback: (error?: Error | null) => void,
-  ): void {
-    const split = this.#split;
-    this.#split = undefined;
-    if (split === undefined || split >= chunk.length) {
-      this.raw.write(chunk, callback);
-      return;
-    }
-    this.raw.write(chunk.subarray(0, split));
-    setTimeout(() => {
-      if (this.raw.destroyed) callback(new Error('connection gone'));
-      else this.raw.write(chunk.subarray(split), callback);
-    }, 60);
-  }
-
-  override _final(callback: () => void): void {
-    this.raw.end(callback);
-  }
-
-  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    this.raw.destroy();
-    callback(error);
-  }
-
-  /** The ciphertext received so far. */
-  received(): Buffer {
-    return Buffer.concat(this.inbound);
-  }
-}
 
 /** A TLS client as the test sees it. */
 interface TlsClient extends Received {
@@ -301,32 +227,6 @@ async function tlsAdopted(
   const connection = await tlsClient(p, worker, id, o);
   expect(await connection.handshake).toBe('secure');
   return connection;
-}
-
-/** The whole TLS records in `bytes` (type and length), and the bytes they take. */
-function records(bytes: Buffer): { list: { type: number; length: number }[]; size: number } {
-  const list: { type: number; length: number }[] = [];
-  let size = 0;
-  while (size + 5 <= bytes.length) {
-    const length = bytes.readUInt16BE(size + 3);
-    if (size + 5 + length > bytes.length) break;
-    list.push({ type: bytes[size]!, length });
-    size += 5 + length;
-  }
-  return { list, size };
-}
-
-/**
- * Whether the last record the client received is a close_notify: an alert record in TLS 1.2,
- * a 19-byte application_data record in TLS 1.3 (2 bytes of alert, its type, a 16-byte tag).
- */
-function endsWithCloseNotify(client: TlsClient, version: string): boolean {
-  const wire = client.wire.received();
-  const { list, size } = records(wire);
-  const last = list.at(-1);
-  if (size !== wire.length || !last) return false;
-  if (version === 'TLSv1.2') return last.type === ALERT;
-  return last.type === APPLICATION_DATA && last.length === 19;
 }
 
 // ---- the tests ---------------------------------------------------------------------------------

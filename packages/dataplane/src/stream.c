@@ -24,28 +24,34 @@
 #define READ_ROUNDS 4           /* reads per wake-up and connection (level-triggered: fair) */
 #define TX_KEEP (64 * 1024)     /* a drained write buffer larger than this is freed */
 #define REFUSED_BYTES 512 /* of a TLS client's first bytes that are not STUN, passed up */
+#define MAX_METHOD 16     /* letters of the longest HTTP method waited for (first-bytes.ts) */
 
 static const uint8_t zeros[4];
 static const dp_addr no_addr = {.v4 = {.sin_family = AF_INET}};
 
-static uint64_t epoll_tag(const struct dp_stream *s, int32_t slot) {
-  return ((uint64_t)DP_TAG_STREAM << 56) | ((uint64_t)(s->gen & GEN_MASK) << 24) | (uint64_t)slot;
+uint64_t dp_stream_tag(const struct dp_stream *s, int kind, int32_t slot) {
+  return ((uint64_t)kind << 56) | ((uint64_t)(s->gen & GEN_MASK) << 24) | (uint64_t)slot;
+}
+
+/* Whether the worker reads a stream: not while paused, nor a piped one held or at its end. */
+static int reading(const struct dp_stream *s) {
+  return !s->paused && !s->held && !s->client_eof;
 }
 
 /*
- * Makes the epoll set match a stream's state: reading (and writing when bytes wait), or, while
- * paused, not registered at all (so that a hang-up does not wake the worker over and over).
+ * Makes the epoll set match a stream's state: reading (and writing when bytes wait), or, when
+ * not reading, not registered at all (so that a hang-up does not wake the worker over and over).
  */
-static int watch(struct dp_worker *w, int32_t slot) {
+int dp_stream_watch(struct dp_worker *w, int32_t slot) {
   struct dp_stream *s = &w->streams[slot];
-  if (s->paused && !s->want_out) {
+  if (!reading(s) && !s->want_out) {
     if (s->watched) epoll_ctl(w->epfd, EPOLL_CTL_DEL, s->fd, NULL);
     s->watched = 0;
     return 0;
   }
-  /* A paused stream with bytes to send waits for room only (a refused one's answer). */
-  struct epoll_event ev = {.events = (s->paused ? 0u : EPOLLIN) | (s->want_out ? EPOLLOUT : 0u)};
-  ev.data.u64 = epoll_tag(s, slot);
+  /* A stream not read with bytes to send waits for room only (a refused one's answer). */
+  struct epoll_event ev = {.events = (reading(s) ? EPOLLIN : 0u) | (s->want_out ? EPOLLOUT : 0u)};
+  ev.data.u64 = dp_stream_tag(s, DP_TAG_STREAM, slot);
   int rc = epoll_ctl(w->epfd, s->watched ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, s->fd, &ev);
   if (rc == 0) s->watched = 1;
   return rc;
@@ -109,6 +115,7 @@ int32_t dp_stream_adopt(struct dp_worker *w, int fd, double js_id, const uint8_t
   memset(s, 0, sizeof *s);
   s->gen = gen;
   s->fd = own;
+  s->pipe = -1;
   s->alloc = -1;
   s->js_id = js_id;
   s->used = 1;
@@ -121,7 +128,7 @@ int32_t dp_stream_adopt(struct dp_worker *w, int fd, double js_id, const uint8_t
   }
   int listed = !n || w->npending < w->cappending ||
                dp_grow((void **)&w->pending, &w->cappending, sizeof *w->pending) == 0;
-  if (!listed || watch(w, slot) < 0) {
+  if (!listed || dp_stream_watch(w, slot) < 0) {
     *err = listed ? errno : ENOMEM;
     if (s->ssl) dp_tls_free(s);
     s->part = NULL; /* `copy`, freed below */
@@ -192,11 +199,11 @@ void dp_stream_flush_dirty(struct dp_worker *w) {
   w->ndirty = 0;
 }
 
-/* Ends a connection on the worker: closes it, frees its buffers and tells JavaScript why. */
-static void stream_end(struct dp_worker *w, int32_t slot, uint8_t why) {
+void dp_stream_end(struct dp_worker *w, int32_t slot, uint8_t why) {
   struct dp_stream *s = &w->streams[slot];
   if (s->fd < 0) return;
   if (s->watched) epoll_ctl(w->epfd, EPOLL_CTL_DEL, s->fd, NULL);
+  dp_pipe_close(w, s);
   close(s->fd);
   s->fd = -1;
   s->watched = 0;
@@ -217,13 +224,13 @@ static void after_write(struct dp_worker *w, int32_t slot, int left_over) {
   }
   if (left_over != s->want_out) {
     s->want_out = (uint8_t)left_over;
-    watch(w, slot);
+    dp_stream_watch(w, slot);
   }
 }
 
 /* A broken connection: the worker ends it (on JavaScript's thread, its next read will). */
 static void write_failed(struct dp_worker *w, int32_t slot, int on_worker) {
-  if (on_worker) stream_end(w, slot, DP_END_CLOSED);
+  if (on_worker) dp_stream_end(w, slot, DP_END_CLOSED);
   else w->streams[slot].tlen = 0;
 }
 
@@ -235,6 +242,7 @@ static void tls_write(struct dp_worker *w, int32_t slot, int on_worker) {
     return;
   }
   after_write(w, slot, dp_tls_pending(s) > 0);
+  if (s->piped && on_worker) dp_pipe_after_write(w, slot);
 }
 
 void dp_stream_write(struct dp_worker *w, int32_t slot, int on_worker) {
@@ -284,7 +292,7 @@ static int split(struct dp_worker *w, int32_t slot, size_t len, int64_t now) {
     long frame = dp_stream_frame(w->sbuf + off, len - off, &pad);
     if (frame < 0) {
       dp_flush_out(w);
-      stream_end(w, slot, DP_END_MALFORMED);
+      dp_stream_end(w, slot, DP_END_MALFORMED);
       return -1;
     }
     if (frame == 0 || off + (size_t)frame + pad > len) break;
@@ -303,7 +311,7 @@ static int split(struct dp_worker *w, int32_t slot, size_t len, int64_t now) {
   if (left > s->pcap) {
     uint8_t *grown = realloc(s->part, left);
     if (!grown) {
-      stream_end(w, slot, DP_END_CLOSED);
+      dp_stream_end(w, slot, DP_END_CLOSED);
       return -1;
     }
     s->part = grown;
@@ -334,7 +342,7 @@ static int pause_reading(struct dp_worker *w, int32_t slot) {
     return 0;
   s->paused = 1;
   w->paused[w->npaused++] = slot;
-  watch(w, slot);
+  dp_stream_watch(w, slot);
   __atomic_store_n(&w->paused_any, 1, __ATOMIC_RELEASE);
   return 1;
 }
@@ -346,39 +354,90 @@ void dp_stream_resume(struct dp_worker *w) {
     struct dp_stream *s = &w->streams[w->paused[i]];
     if (!s->used || !s->paused) continue;
     s->paused = 0;
-    if (s->fd >= 0) watch(w, w->paused[i]);
+    if (s->fd >= 0) dp_stream_watch(w, w->paused[i]);
   }
   w->npaused = 0;
 }
 
 /*
- * Decrypts what a TLS stream's SSL object holds (handshaking first) and splits the plaintext,
- * which lands in the scratch after the stream's partial frame; -1 when the stream stopped. The
- * first plaintext must start a STUN message, as the JavaScript path checks: otherwise its first
- * bytes go up as refused (JavaScript answers an HTTP request, then closes) and it is not read
- * again. What OpenSSL wrote (handshake, tickets, alerts) leaves at the end of the wake-up.
+ * Whether a TLS client's first plaintext, not STUN, may still become an HTTP request line: only
+ * upper-case letters so far, fewer than a method's longest (the one-port listener then pipes it).
  */
-static int tls_drain(struct dp_worker *w, int32_t slot, int64_t now) {
+static int maybe_method(const uint8_t *p, size_t n) {
+  if (n > MAX_METHOD) return 0;
+  for (size_t i = 0; i < n; i++)
+    if (p[i] < 'A' || p[i] > 'Z') return 0;
+  return 1;
+}
+
+/* Keeps the `n` bytes at the start of the scratch buffer as the stream's `part`; -1: no memory. */
+static int keep(struct dp_stream *s, const uint8_t *p, size_t n) {
+  if (n > s->pcap) {
+    uint8_t *grown = realloc(s->part, n);
+    if (!grown) return -1;
+    s->part = grown;
+    s->pcap = (uint32_t)n;
+  }
+  memmove(s->part, p, n);
+  s->plen = (uint32_t)n;
+  return 0;
+}
+
+/*
+ * A TLS client's first plaintext (`n` bytes at the start of the scratch) that is not STUN: it
+ * is kept, its start goes up as refused, and the stream is not read again; JavaScript answers
+ * and closes it, or pipes it (pipe.c). A first record too short to tell an HTTP method waits
+ * for more. 1: kept (refused or waiting); -1: out of memory (the stream ended).
+ */
+static int refuse(struct dp_worker *w, int32_t slot, size_t n, int rc) {
   struct dp_stream *s = &w->streams[slot];
+  if (keep(s, w->sbuf, n) < 0) {
+    dp_stream_end(w, slot, DP_END_CLOSED);
+    return -1;
+  }
+  if (rc == DP_TLS_MORE && maybe_method(w->sbuf, n)) return 1;
+  dp_push_up(w, DP_UP_STREAM_REFUSED, s->js_id, &no_addr, w->sbuf,
+             n < REFUSED_BYTES ? n : REFUSED_BYTES);
+  s->refused = 1;
+  s->client_eof = rc == DP_TLS_CLOSED; /* a close_notify right after the request */
+  s->paused = 1;                       /* not listed: read again only once piped */
+  dp_stream_watch(w, slot);
+  return 1;
+}
+
+/*
+ * Decrypts what a TLS stream's SSL object holds (handshaking first) and splits the plaintext,
+ * which lands in the scratch after the stream's partial frame, or writes it into the stream's
+ * pipe; -1 when the stream stopped. The first plaintext must start a STUN message, as the
+ * JavaScript path checks: otherwise it is refused (above). What OpenSSL wrote (handshake,
+ * tickets, alerts) leaves at the end of the wake-up.
+ */
+int dp_stream_drain_tls(struct dp_worker *w, int32_t slot, int64_t now) {
+  struct dp_stream *s = &w->streams[slot];
+  if (s->piped && s->plen && dp_pipe_take(w, slot, NULL, 0) < 0) return -1;
   for (;;) {
-    size_t have = s->plen, got = 0;
+    if (s->refused || s->held) return -1;
+    size_t have = s->piped ? 0 : s->plen, got = 0;
     if (have) memcpy(w->sbuf, s->part, have);
     int rc = dp_tls_decrypt(s, w->sbuf + have, DP_STREAM_READ - have, &got);
     /* OpenSSL's own output (handshake, tickets, alerts), or what waited for the handshake. */
     if (dp_tls_pending(s) || s->tlen) dp_stream_mark_dirty(w, slot);
     if (got > 0 && !s->checked) {
-      s->checked = 1;
-      if ((w->sbuf[have] & 0xC0) != 0) {
-        size_t n = got < REFUSED_BYTES ? got : REFUSED_BYTES;
-        dp_push_up(w, DP_UP_STREAM_REFUSED, s->js_id, &no_addr, w->sbuf + have, n);
-        s->paused = 1; /* not listed: never read again */
-        watch(w, slot);
-        return -1;
+      if ((w->sbuf[0] & 0xC0) != 0) {
+        if (refuse(w, slot, have + got, rc) < 0 || s->refused) return -1;
+        if (have + got < DP_STREAM_READ) return 0; /* waiting for the rest of a method */
+        continue;
       }
+      s->checked = 1;
     }
-    if (got > 0 && split(w, slot, have + got, now) < 0) return -1;
+    if (s->piped) {
+      if (got > 0 && dp_pipe_take(w, slot, w->sbuf, got) < 0) return -1;
+    } else if (got > 0 && split(w, slot, have + got, now) < 0) {
+      return -1;
+    }
     if (rc != DP_TLS_MORE) {
-      stream_end(w, slot, rc == DP_TLS_CLOSED ? DP_END_CLOSED : DP_END_TLS);
+      if (s->piped && rc == DP_TLS_CLOSED) dp_pipe_client_eof(w, slot);
+      else dp_stream_end(w, slot, rc == DP_TLS_CLOSED ? DP_END_CLOSED : DP_END_TLS);
       return -1;
     }
     if (have + got < DP_STREAM_READ) return 0; /* OpenSSL wants more ciphertext */
@@ -392,9 +451,9 @@ static int tls_drain(struct dp_worker *w, int32_t slot, int64_t now) {
  */
 void dp_stream_readable(struct dp_worker *w, int32_t slot, int64_t now) {
   struct dp_stream *s = &w->streams[slot];
-  for (int round = 0; round < READ_ROUNDS && s->fd >= 0 && !s->paused; round++) {
+  for (int round = 0; round < READ_ROUNDS && s->fd >= 0 && reading(s); round++) {
     /* A read adds at most DP_STREAM_READ bytes of frames (and their records) to the queue. */
-    if (up_backlog(w) >= DP_UP_QUEUE && pause_reading(w, slot)) return;
+    if (!s->piped && up_backlog(w) >= DP_UP_QUEUE && pause_reading(w, slot)) return;
     size_t have = s->ssl ? 0 : s->plen;
     size_t room = s->ssl ? DP_TLS_READ : DP_STREAM_READ - have;
     uint8_t *into = s->ssl ? w->cbuf : w->sbuf + have;
@@ -402,11 +461,15 @@ void dp_stream_readable(struct dp_worker *w, int32_t slot, int64_t now) {
     ssize_t got = recv(s->fd, into, room, MSG_DONTWAIT);
     if (got < 0 && errno == EINTR) continue;
     if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
-    if (got <= 0 || (s->ssl && dp_tls_feed(s, w->cbuf, (size_t)got) < 0)) {
-      stream_end(w, slot, DP_END_CLOSED);
+    if (got == 0 && s->piped) {
+      dp_pipe_client_eof(w, slot); /* HTTP: the answers in flight may still be sent */
       return;
     }
-    int going = s->ssl ? tls_drain(w, slot, now) : split(w, slot, have + (size_t)got, now);
+    if (got <= 0 || (s->ssl && dp_tls_feed(s, w->cbuf, (size_t)got) < 0)) {
+      dp_stream_end(w, slot, DP_END_CLOSED);
+      return;
+    }
+    int going = s->ssl ? dp_stream_drain_tls(w, slot, now) : split(w, slot, have + (size_t)got, now);
     if (going < 0 || (size_t)got < room) return;
   }
 }
@@ -416,7 +479,7 @@ void dp_stream_split_pending(struct dp_worker *w, int64_t now) {
     struct dp_stream *s = &w->streams[w->pending[i]];
     if (!s->used || s->fd < 0) continue;
     if (s->ssl) {
-      tls_drain(w, w->pending[i], now);
+      dp_stream_drain_tls(w, w->pending[i], now);
       continue;
     }
     if (s->plen == 0) continue;
@@ -454,6 +517,7 @@ int dp_stream_close(struct dp_worker *w, int32_t slot, uint32_t gen) {
       send(s->fd, s->tx, s->tlen, MSG_DONTWAIT | MSG_NOSIGNAL);
     }
     if (s->watched) epoll_ctl(w->epfd, EPOLL_CTL_DEL, s->fd, NULL);
+    dp_pipe_close(w, s);
     close(s->fd);
   }
   drop_buffers(s);
@@ -469,6 +533,7 @@ void dp_stream_free_all(struct dp_worker *w) {
   for (int32_t i = 0; i < w->nstreams; i++) {
     struct dp_stream *s = &w->streams[i];
     if (s->used && s->fd >= 0) close(s->fd);
+    if (s->used && s->pipe >= 0) close(s->pipe);
     drop_buffers(s);
   }
   free(w->cbuf);

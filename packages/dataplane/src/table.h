@@ -94,6 +94,14 @@ struct dp_stream {
   uint32_t gen;
   uint8_t used, dirty, js_dirty, want_out, paused, watched;
   uint8_t checked; /* TLS: the first decrypted bytes were seen to start a STUN message */
+  uint8_t refused; /* TLS: they were not: kept in `part`, passed up, reading stopped (pipe.c) */
+  /* HTTP over TLS (pipe.c): the plaintext goes to JavaScript through a socketpair. */
+  uint8_t piped;
+  uint8_t held;       /* the client is not read while the pipe is full (bytes wait in `part`) */
+  uint8_t client_eof; /* the client ended its side: no more reads, the pipe's write side shut */
+  uint8_t js_eof;     /* JavaScript ended its side: the stream ends once the queue is sent */
+  uint8_t pipe_events; /* what the pipe is registered for (0: not registered) */
+  int pipe;            /* the worker's end of the socketpair, or -1 */
   uint8_t *part, *tx;
   uint32_t plen, pcap;
   size_t tlen, tcap;

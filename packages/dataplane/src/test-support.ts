@@ -1,11 +1,13 @@
 /**
- * Helpers shared by the data plane's tests (index, stream, stream-tls, fuzz): the addon and a
- * plane with what it passes up, waiting, TCP connections handed to a worker, frames, UDP peers
- * and allocations. Test-only: packages/dataplane/tsconfig.json leaves it out of the build.
+ * Helpers shared by the data plane's tests (index, stream, stream-tls, stream-pipe, fuzz): the
+ * addon and a plane with what it passes up, waiting, TCP connections handed to a worker, the
+ * wire under a TLS client, frames, UDP peers and allocations. Test-only:
+ * packages/dataplane/tsconfig.json leaves it out of the build.
  */
 import dgram from 'node:dgram';
 import { readdirSync } from 'node:fs';
 import net from 'node:net';
+import { Duplex } from 'node:stream';
 import { describe, expect } from 'vitest';
 import {
   MessageClass,
@@ -245,6 +247,108 @@ export function write(client: { readonly socket: net.Socket }, data: Uint8Array)
   return new Promise((resolve, reject) => {
     client.socket.write(data, (error) => (error ? reject(error) : resolve()));
   });
+}
+
+// ---- TLS clients -------------------------------------------------------------------------------
+
+/** TLS record content types (RFC 8446 §5.1). */
+const ALERT = 21;
+const APPLICATION_DATA = 23;
+
+/**
+ * The TCP connection under a TLS client as a Duplex (Node's TLS client then runs over it): it
+ * keeps the ciphertext the client receives, can hold back all but the first `split` bytes of
+ * the client's first write (its ClientHello) for 60 ms, and lets a test write raw bytes.
+ */
+export class Wire extends Duplex {
+  readonly inbound: Buffer[] = [];
+  readonly raw: net.Socket;
+  #split: number | undefined;
+  #eof = false;
+
+  constructor(raw: net.Socket, split?: number) {
+    super();
+    this.raw = raw;
+    this.#split = split;
+    raw.on('data', (d: Buffer) => {
+      this.inbound.push(d);
+      if (!this.push(d)) raw.pause();
+    });
+    raw.on('end', () => this.#end());
+    raw.on('close', () => {
+      this.#end();
+      // The TLS socket closes too once it has read everything (close_notify included).
+      if (this.readableEnded) this.destroy();
+      else this.once('end', () => this.destroy());
+    });
+  }
+
+  #end(): void {
+    if (!this.#eof) this.push(null);
+    this.#eof = true;
+  }
+
+  override _read(): void {
+    this.raw.resume();
+  }
+
+  override _write(
+    chunk: Buffer,
+    _encoding: BufferEncoding,
+    callback: (error?: Error | null) => void,
+  ): void {
+    const split = this.#split;
+    this.#split = undefined;
+    if (split === undefined || split >= chunk.length) {
+      this.raw.write(chunk, callback);
+      return;
+    }
+    this.raw.write(chunk.subarray(0, split));
+    setTimeout(() => {
+      if (this.raw.destroyed) callback(new Error('connection gone'));
+      else this.raw.write(chunk.subarray(split), callback);
+    }, 60);
+  }
+
+  override _final(callback: () => void): void {
+    this.raw.end(callback);
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.raw.destroy();
+    callback(error);
+  }
+
+  /** The ciphertext received so far. */
+  received(): Buffer {
+    return Buffer.concat(this.inbound);
+  }
+}
+
+/** The whole TLS records in `bytes` (type and length), and the bytes they take. */
+export function records(bytes: Buffer): { list: { type: number; length: number }[]; size: number } {
+  const list: { type: number; length: number }[] = [];
+  let size = 0;
+  while (size + 5 <= bytes.length) {
+    const length = bytes.readUInt16BE(size + 3);
+    if (size + 5 + length > bytes.length) break;
+    list.push({ type: bytes.readUInt8(size), length });
+    size += 5 + length;
+  }
+  return { list, size };
+}
+
+/**
+ * Whether the last record the client received is a close_notify: an alert record in TLS 1.2,
+ * a 19-byte application_data record in TLS 1.3 (2 bytes of alert, its type, a 16-byte tag).
+ */
+export function endsWithCloseNotify(client: { readonly wire: Wire }, version: string): boolean {
+  const wire = client.wire.received();
+  const { list, size } = records(wire);
+  const last = list.at(-1);
+  if (size !== wire.length || !last) return false;
+  if (version === 'TLSv1.2') return last.type === ALERT;
+  return last.type === APPLICATION_DATA && last.length === 19;
 }
 
 // ---- frames ------------------------------------------------------------------------------------

@@ -398,6 +398,9 @@ void *dp_worker_main(void *arg) {
       } else if (kind == DP_TAG_STREAM && dp_stream_at(w, slot, gen & 0xFFFFF)) {
         if (ev[i].events & EPOLLOUT) dp_stream_write(w, slot, 1);
         if ((ev[i].events & ~EPOLLOUT) && w->streams[slot].fd >= 0) dp_stream_readable(w, slot, now);
+      } else if (kind == DP_TAG_PIPE && dp_stream_at(w, slot, gen & 0xFFFFF) &&
+               w->streams[slot].pipe >= 0) {
+        dp_pipe_event(w, slot, ev[i].events, now);
       }
     }
     dp_flush_out(w); /* everything this wake-up relayed: one sendmmsg per sending socket */

@@ -11,7 +11,7 @@ import type { TransportAddress } from '@cloudproxy/stun';
 import { createProxySources } from '@cloudproxy/turn/node';
 import type { StartSettings } from '../config/start-config.js';
 import type { HttpsListenOptions } from '../https-surface.js';
-import type { PortCertificates } from '../one-port-listener.js';
+import type { NativePortTls, PortCertificates } from '../one-port-listener.js';
 
 /** The well-known HTTPS port, used when no port is configured and the process may bind it. */
 const PRIVILEGED_HTTPS_PORT = 443;
@@ -100,10 +100,12 @@ export function httpsListenOptions(
   settings: StartSettings,
   where: { host: string; port: number; certificates: PortCertificates },
   turn: (socket: TLSSocket, remote: TransportAddress | undefined) => void,
+  native?: NativePortTls,
 ): HttpsListenOptions {
   return {
     ...where,
     turn: settings.sharedTurn ? turn : undefined,
+    native: settings.sharedTurn ? native : undefined,
     proxySources: createProxySources(settings.proxyProtocolFrom, '--proxy-protocol-from'),
   };
 }

@@ -204,6 +204,7 @@ export async function runStart(flags: StartFlags): Promise<void> {
       relay ? settings : { ...settings, sharedTurn: false },
       { host: httpsHost, port: https.port, certificates },
       (socket, remote) => relay?.acceptStream(socket, 'tls', remote),
+      relay?.nativeTls,
     ),
   );
   relay?.setHttpsPort(surface.address.port);

@@ -13,7 +13,9 @@ export {
   readProxyHeader,
 } from './proxy-protocol-reader.js';
 export type { ProxySources } from './proxy-protocol-reader.js';
-export type { StreamDropReason } from './stream-connections.js';
+export type { PortHandover, StreamDropReason } from './stream-connections.js';
+export type { HttpServe } from './native-streams.js';
+export type { NativeTlsPort } from './native-tls-port.js';
 export { silentLogger } from './logger.js';
 export { TLS12_CIPHERS, TLS_SERVER_POLICY, withTlsPolicy } from './tls-policy.js';
 export type { Logger, LogMethod } from './logger.js';

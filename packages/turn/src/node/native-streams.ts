@@ -11,7 +11,7 @@
  * docs/data-plane.md.
  * @module
  */
-import type net from 'node:net';
+import net from 'node:net';
 import type { DataPlane, PassedUpPacket } from '@cloudproxy/dataplane';
 import type { TransportAddress } from '@cloudproxy/stun';
 import type { TurnServerCore } from '../server-core.js';
@@ -41,12 +41,28 @@ export interface StreamHandover {
   readonly refusalOf: (
     bytes: Uint8Array,
   ) => { reason: StreamDropReason; answer?: string } | undefined;
-  /** Called once when the connection has ended (whoever ended it). */
+  /** Called once when the connection has ended (whoever ended it), or was piped as HTTP. */
   readonly onEnd: () => void;
+  /**
+   * One-port listeners: what to do with a TLS client whose first decrypted bytes are no STUN,
+   * before the TURN refusal: a server to pipe it to as HTTP (with the client's address), 'drop'
+   * (closed, counted by the caller), or undefined (refused as on a TURN port).
+   */
+  readonly http?: ((first: Uint8Array) => HttpServe | 'drop' | undefined) | undefined;
+  /** Called once when the client's first frame arrives (it speaks TURN). */
+  readonly onFirstFrame?: (() => void) | undefined;
 }
+
+/** Serves a piped HTTP client: a plain socket whose bytes the addon decrypts and encrypts. */
+export type HttpServe = (socket: net.Socket, remote: TransportAddress) => void;
 
 /** A TLS client that has not sent its first frame by then is closed (handshake timeout). */
 const FIRST_FRAME_TIMEOUT_MS = 10_000;
+/**
+ * A piped HTTP client whose JavaScript socket closed is ended by the addon once its last bytes
+ * are sent; one that does not read them is closed after this long.
+ */
+const PIPE_LINGER_MS = 30_000;
 
 /** NativeStreams owns the TCP clients the addon serves. */
 export class NativeStreams {
@@ -130,17 +146,55 @@ export class NativeStreams {
     if (client.firstFrame) {
       clearTimeout(client.firstFrame);
       client.firstFrame = undefined;
+      if (packet.source === 'stream') client.handover.onFirstFrame?.();
     }
     if (packet.source === 'stream-refused') this.#refuse(client, packet.data);
     else this.#onFrame(client, packet.data);
   }
 
-  /** A TLS client's first decrypted bytes were not STUN: answered (HTTP) or not, then closed. */
+  /**
+   * A TLS client's first decrypted bytes were not STUN: piped to an HTTP server when the
+   * handover says so, else answered (HTTP) or not, then closed.
+   */
   #refuse(client: NativeStreamClient, first: Buffer): void {
+    const http = client.handover.http?.(first);
+    if (http === 'drop') {
+      this.#end(client, undefined, false);
+      return;
+    }
+    if (http !== undefined) {
+      this.#pipe(client, http);
+      return;
+    }
     const refused = client.handover.refusalOf(first) ?? { reason: 'malformed' };
     if (refused.answer !== undefined)
       this.#plane.sendToStream(client.handle, Buffer.from(refused.answer, 'latin1'), false);
     this.#end(client, refused.reason, false);
+  }
+
+  /**
+   * Serves a refused TLS client as HTTP: the addon pipes its plaintext through a socketpair
+   * whose other end becomes the HTTP server's socket. For TURN the client is gone (onEnd); its
+   * handle stays here until the addon ends the stream.
+   */
+  #pipe(client: NativeStreamClient, serve: HttpServe): void {
+    const fd = this.#plane.pipeStream(client.handle);
+    if (fd === undefined) {
+      this.#end(client, 'malformed', false);
+      return;
+    }
+    clearTimeout(client.idle);
+    client.piped = true;
+    client.handover.onEnd();
+    const socket = new net.Socket({ fd, readable: true, writable: true });
+    socket.once('close', () => {
+      const linger = setTimeout(() => {
+        this.#end(client, undefined, false);
+      }, PIPE_LINGER_MS);
+      linger.unref();
+      client.idle = linger;
+    });
+    serve(socket, client.remote);
   }
 
   /** A frame the fast path passed up: through the core, as on the JavaScript path. */
@@ -169,6 +223,7 @@ export class NativeStreams {
     clearTimeout(client.idle);
     clearTimeout(client.firstFrame);
     this.#plane.closeStream(client.handle);
+    if (client.piped) return; // TURN was told when it was piped
     if (reason) client.handover.onDropped(reason);
     client.handover.onEnd();
     const closed = (): void => {
@@ -202,6 +257,8 @@ export class NativeStreamClient implements ClientRef, ClientSink, NativeClientPl
   readonly port = 0;
   idle: NodeJS.Timeout | undefined;
   firstFrame: NodeJS.Timeout | undefined;
+  /** Served as HTTP through a pipe (no TURN client any more). */
+  piped = false;
   readonly #plane: DataPlane;
 
   constructor(plane: DataPlane, id: number, handle: number, worker: number, h: StreamHandover) {

@@ -12,7 +12,7 @@ import type { TurnServerCore } from '../server-core.js';
 import type { ClientRef, ClientSink } from '../types.js';
 import { PROXY_V2_SIGNATURE } from '../proxy-protocol.js';
 import { httpRefusal, looksLikeHttpRequest } from './http-refusal.js';
-import type { NativeStreams } from './native-streams.js';
+import type { NativeStreams, StreamHandover } from './native-streams.js';
 import type { ActionRunner } from './udp-listener.js';
 
 /** Bytes queued for a slow client beyond which relayed data is dropped (control messages are not). */
@@ -43,6 +43,9 @@ export interface StreamConnectionsOptions {
    */
   readonly native?: (() => NativeStreams | undefined) | undefined;
 }
+
+/** What a one-port listener adds to a TLS handover (StreamHandover: `http`, `onFirstFrame`). */
+export type PortHandover = Pick<StreamHandover, 'http' | 'onFirstFrame'>;
 
 /** StreamConnections owns the open TURN stream connections of one listener (or adopter). */
 export class StreamConnections {
@@ -178,8 +181,13 @@ export class StreamConnections {
    * go with it); false when there is no plane or it cannot take the socket, and Node's TLS
    * server goes on with it.
    */
-  handOverTls(socket: net.Socket, remote: TransportAddress | undefined, context: number): boolean {
-    return this.#adopt(socket, this.#client(socket, 'tls', remote), Buffer.alloc(0), context);
+  handOverTls(
+    socket: net.Socket,
+    remote: TransportAddress | undefined,
+    context: number,
+    port?: PortHandover,
+  ): boolean {
+    return this.#adopt(socket, this.#client(socket, 'tls', remote), Buffer.alloc(0), context, port);
   }
 
   /**
@@ -187,7 +195,13 @@ export class StreamConnections {
    * TCP client, or with a TLS context as a TLS client; false when it cannot (then the socket
    * flows again, nothing lost).
    */
-  #adopt(socket: net.Socket, client: ClientRef, first: Buffer, tlsContext: number | undefined) {
+  #adopt(
+    socket: net.Socket,
+    client: ClientRef,
+    first: Buffer,
+    tlsContext: number | undefined,
+    port?: PortHandover,
+  ) {
     const native = this.#options.native?.();
     if (!native) return false;
     socket.pause();
@@ -203,6 +217,8 @@ export class StreamConnections {
       onDropped: this.#options.onDropped,
       refusalOf: (bytes) => this.refusalOf(bytes, client.local.address),
       onEnd: () => this.#native.delete(client.key),
+      http: port?.http,
+      onFirstFrame: port?.onFirstFrame,
     });
     if (!close) {
       if (rest) socket.unshift(rest);

@@ -29,6 +29,7 @@ import type { NativeUdp } from './native-udp.js';
 import { createProxySources } from './proxy-protocol-reader.js';
 import type { ProxySources } from './proxy-protocol-reader.js';
 import { StreamConnections } from './stream-connections.js';
+import { NativeTlsPort } from './native-tls-port.js';
 import { StreamListener } from './stream-listener.js';
 import { UdpListener } from './udp-listener.js';
 
@@ -66,6 +67,11 @@ export class TurnServer {
   readonly #adopted: StreamConnections;
   readonly #proxySources: ProxySources;
   #httpsPort: number | undefined;
+  /**
+   * The native data plane's TLS terminator for another server's port (the one-port listener):
+   * connections it hands over are served like {@link acceptStream}'s (native-tls-port.ts).
+   */
+  readonly nativeTls: NativeTlsPort;
   #draining = false;
   #timer: NodeJS.Timeout | undefined;
   #timerAtMs = Infinity;
@@ -88,6 +94,8 @@ export class TurnServer {
       onDropped: (reason) => {
         countKey(this.#dropped, reason);
       },
+      httpsPort: () => this.#httpsPort,
+      native: () => this.#relays.native?.streams,
     });
     this.#plane = chooseDataPlane(options.dataPlane);
     this.#dataPlaneThreads = resolveDataPlaneThreads(options.dataPlaneThreads);
@@ -104,6 +112,7 @@ export class TurnServer {
         countKey(this.#dropped, 'send-error');
       },
     });
+    this.nativeTls = new NativeTlsPort(this.#adopted, this.#relays, () => this.#admitsStream());
   }
 
   /** The UDP data plane in use: 'native' (the addon relays UDP) or 'js'. See docs/data-plane.md. */
@@ -193,14 +202,19 @@ export class TurnServer {
    * @returns false when the socket was refused and closed.
    */
   acceptStream(socket: net.Socket, transport: 'tcp' | 'tls', remote?: TransportAddress): boolean {
-    const open = this.gauges.tcpConnections();
-    if (this.#draining || this.#closed !== undefined || open >= this.options.maxTcpConnections) {
+    if (!this.#admitsStream()) {
       countKey(this.#dropped, 'connection-limit');
       socket.destroy();
       return false;
     }
     this.#adopted.accept(socket, transport, remote);
     return true;
+  }
+
+  /** Whether another stream client is admitted now: not draining, under maxTcpConnections. */
+  #admitsStream(): boolean {
+    const open = this.gauges.tcpConnections();
+    return !this.#draining && this.#closed === undefined && open < this.options.maxTcpConnections;
   }
 
   /**

@@ -197,7 +197,8 @@ void dp_pipe_event(struct dp_worker *w, int32_t slot, uint32_t events, int64_t n
   if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) && s->held) {
     if (dp_pipe_take(w, slot, NULL, 0) < 0) return;
     /* Room again: what OpenSSL still holds is decrypted now, the socket is read again. */
-    if (!s->held && !s->client_eof && dp_stream_drain_tls(w, slot, now) < 0 && s->fd < 0) return;
+    if (!s->held && !s->client_eof) dp_stream_drain_tls(w, slot, now);
+    if (s->fd < 0) return;
   }
   if (s->fd >= 0 && s->pipe >= 0 && (events & (EPOLLIN | EPOLLERR | EPOLLHUP))) pipe_read(w, slot);
 }

@@ -36,10 +36,10 @@ import {
   waitFor,
   write,
 } from './test-support.js';
+import { TLS12_CIPHERS } from './test-ciphers.js';
 import type { PausedServer, Plane, Received } from './test-support.js';
 import type { PassedUpPacket } from './index.js';
 
-const CIPHERS = 'ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES128-GCM-SHA256';
 const VERSIONS = ['TLSv1.2', 'TLSv1.3'] as const;
 type Version = (typeof VERSIONS)[number];
 
@@ -72,7 +72,7 @@ interface TlsPlane extends Plane {
 /** A plane of `threads` workers (closed after the test) and a context of the test certificate. */
 function openTlsPlane(threads = 2): TlsPlane {
   const p = openPlane(threads);
-  return { ...p, context: p.plane.tlsContext(certPem, keyPem, CIPHERS) };
+  return { ...p, context: p.plane.tlsContext(certPem, keyPem, TLS12_CIPHERS) };
 }
 
 /** The first bytes of stream client `id` refused (passed up as no STUN). */

@@ -49,18 +49,10 @@ import {
   waitFor,
   write,
 } from './test-support.js';
+import { TLS12_CIPHERS } from './test-ciphers.js';
 import type { PausedServer, Plane, Received } from './test-support.js';
 import type { PassedUpPacket } from './index.js';
 
-/** The listeners' TLS 1.2 suites (packages/turn/src/node/tls-policy.ts, TLS12_CIPHERS). */
-const CIPHERS = [
-  'ECDHE-ECDSA-AES128-GCM-SHA256',
-  'ECDHE-RSA-AES128-GCM-SHA256',
-  'ECDHE-ECDSA-AES256-GCM-SHA384',
-  'ECDHE-RSA-AES256-GCM-SHA384',
-  'ECDHE-ECDSA-CHACHA20-POLY1305',
-  'ECDHE-RSA-CHACHA20-POLY1305',
-].join(':');
 /** The content type of a TLS handshake record (RFC 8446 §5.1). */
 const HANDSHAKE = 22;
 
@@ -80,7 +72,7 @@ interface TlsPlane extends Plane {
 /** A plane of `threads` workers (closed after the test) and a context of the test certificate. */
 function openTlsPlane(threads = 2): TlsPlane {
   const p = openPlane(threads);
-  return { ...p, context: p.plane.tlsContext(certPem, keyPem, CIPHERS) };
+  return { ...p, context: p.plane.tlsContext(certPem, keyPem, TLS12_CIPHERS) };
 }
 
 /** The first bytes of stream client `id` refused (passed up as no STUN). */
@@ -238,7 +230,7 @@ describeNative('native TLS stream clients: handshake and frames', () => {
     const p = openTlsPlane();
     const { client } = await tlsAdopted(p, 1, 11, { maxVersion: v });
     expect(client.socket.getProtocol()).toBe(v);
-    if (v === 'TLSv1.2') expect(CIPHERS.split(':')).toContain(client.socket.getCipher().name);
+    if (v === 'TLSv1.2') expect(TLS12_CIPHERS.split(':')).toContain(client.socket.getCipher().name);
     const frames = mixedFrames();
     for (const [i, { wire }] of frames.entries()) {
       for (const byte of wire) {
@@ -715,14 +707,14 @@ describeNative('native TLS stream clients: contexts', () => {
     const garbage = Buffer.from('this is no certificate\n');
     const truncated = certPem.subarray(0, certPem.length / 2);
     const cases: [string, Buffer, Buffer, string, RegExp][] = [
-      ['a bad key', certPem, badKey, CIPHERS, /^tls private key: ./],
-      ['no key', certPem, EMPTY, CIPHERS, /^tls (context|private key): ./],
-      ['the key of another certificate', certPem, otherKey, CIPHERS, /^tls private key: ./],
-      ['an RSA key for an EC certificate', certPem, rsaKey, CIPHERS, /^tls private key: ./],
-      ['a garbage certificate', garbage, keyPem, CIPHERS, /^tls certificate: ./],
-      ['a truncated certificate', truncated, keyPem, CIPHERS, /^tls certificate: ./],
-      ['no certificate', EMPTY, keyPem, CIPHERS, /^tls (context|certificate): ./],
-      ['the key as certificate', keyPem, keyPem, CIPHERS, /^tls certificate: ./],
+      ['a bad key', certPem, badKey, TLS12_CIPHERS, /^tls private key: ./],
+      ['no key', certPem, EMPTY, TLS12_CIPHERS, /^tls (context|private key): ./],
+      ['the key of another certificate', certPem, otherKey, TLS12_CIPHERS, /^tls private key: ./],
+      ['an RSA key for an EC certificate', certPem, rsaKey, TLS12_CIPHERS, /^tls private key: ./],
+      ['a garbage certificate', garbage, keyPem, TLS12_CIPHERS, /^tls certificate: ./],
+      ['a truncated certificate', truncated, keyPem, TLS12_CIPHERS, /^tls certificate: ./],
+      ['no certificate', EMPTY, keyPem, TLS12_CIPHERS, /^tls (context|certificate): ./],
+      ['the key as certificate', keyPem, keyPem, TLS12_CIPHERS, /^tls certificate: ./],
       ['no known cipher', certPem, keyPem, 'NO-SUCH-CIPHER', /^tls ciphers: ./],
     ];
     for (const [what, c, k, ciphers, message] of cases) {
@@ -732,12 +724,12 @@ describeNative('native TLS stream clients: contexts', () => {
     }
     // The failures left nothing behind: the other certificate's own key works.
     const otherCert = readFileSync(other.certFile);
-    expect(typeof plane.tlsContext(otherCert, otherKey, CIPHERS)).toBe('number');
+    expect(typeof plane.tlsContext(otherCert, otherKey, TLS12_CIPHERS)).toBe('number');
   });
 
   it('serves a stream whose context is freed, and refuses a freed context id', async () => {
     const p = openTlsPlane();
-    const context = p.plane.tlsContext(certPem, keyPem, CIPHERS);
+    const context = p.plane.tlsContext(certPem, keyPem, TLS12_CIPHERS);
     const { raw, serverSide } = await server.connect();
     const handle = adopt(p.plane, serverSide, 0, 81, EMPTY, context);
     cleanups.push(() => {
@@ -790,7 +782,7 @@ describeNative('native TLS stream clients: contexts', () => {
       { stdio: 'pipe', timeout: 20_000 },
     );
     const rsaCert = readFileSync(rsaCertFile);
-    const rsa = p.plane.tlsContext(rsaCert, readFileSync(rsaKeyFile), CIPHERS);
+    const rsa = p.plane.tlsContext(rsaCert, readFileSync(rsaKeyFile), TLS12_CIPHERS);
     expect(rsa).not.toBe(p.context);
     const fingerprint = (pem: Buffer): string => new X509Certificate(pem).fingerprint256;
     for (const [i, v] of VERSIONS.entries()) {
@@ -811,11 +803,11 @@ describeNative('native TLS stream clients: contexts', () => {
   it('holds 64 contexts; a freed one makes room', () => {
     const { plane } = openTlsPlane(1); // its own context is the first
     const ids = [];
-    for (let i = 1; i < 64; i++) ids.push(plane.tlsContext(certPem, keyPem, CIPHERS));
+    for (let i = 1; i < 64; i++) ids.push(plane.tlsContext(certPem, keyPem, TLS12_CIPHERS));
     expect(new Set(ids).size).toBe(63);
-    expect(thrown(() => plane.tlsContext(certPem, keyPem, CIPHERS))).toBeDefined();
+    expect(thrown(() => plane.tlsContext(certPem, keyPem, TLS12_CIPHERS))).toBeDefined();
     plane.freeTlsContext(ids[10]!);
-    expect(plane.tlsContext(certPem, keyPem, CIPHERS)).toBe(ids[10]);
+    expect(plane.tlsContext(certPem, keyPem, TLS12_CIPHERS)).toBe(ids[10]);
   });
 });
 

@@ -314,10 +314,20 @@ export class OnePortListener {
     const byAlpn = hello.alpn.includes('stun.turn');
     return native.accept(socket, remote, context, {
       onFirstFrame: () => this.#handlers.onRouted?.('turn', byAlpn ? 'alpn' : 'peek'),
+      // Node's TLS server reports a failed or timed-out handshake here too (tlsClientError).
+      onHandshakeFailed: () => {
+        this.#drop('tls-handshake');
+      },
       http: (first) => {
         // A client that asked for TURN by ALPN is refused as a TURN client (Node's path too).
-        if (byAlpn || classifyFirstBytes(first.subarray(0, PEEK_MAX_BYTES)) !== 'http')
-          return undefined;
+        if (byAlpn) return undefined;
+        const kind = classifyFirstBytes(first.subarray(0, PEEK_MAX_BYTES));
+        if (kind === 'turn') return undefined; // ChannelData first: TURN refuses it, as in #peek
+        if (kind !== 'http') {
+          // Neither TURN nor HTTP: closed unanswered and counted here, as #peek does.
+          this.#drop('unknown-bytes');
+          return 'drop';
+        }
         if (role === 'turn') {
           this.#drop('wrong-role');
           return 'drop';

@@ -3,7 +3,8 @@
  * start` wires them: clients that offer `stun.turn` or no ALPN are handed to the addon before
  * their handshake (TURN is served there; an HTTP request is piped to the HTTP/1.1 server), and
  * clients that offer HTTP protocols only, or whose SNI name is pinned to HTTP, go to Node's TLS
- * server as before.
+ * server as before. Clients the addon cannot serve (a failed or timed-out handshake, first bytes
+ * neither TURN nor HTTP) are counted by the listener, as on Node's path, not by TURN.
  */
 import { X509Certificate, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
@@ -11,11 +12,12 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
+import { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { loadDataPlane } from '@cloudproxy/dataplane';
 import { PROXY_V2_SIGNATURE } from '@cloudproxy/turn';
 import { TurnServer, createProxySources } from '@cloudproxy/turn/node';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { makeSelfSignedCert } from '../../../test/helpers/certs.js';
 import type { TestCertificate } from '../../../test/helpers/certs.js';
 import { OnePortListener } from './one-port-listener.js';
@@ -63,6 +65,16 @@ function pem(cert: TestCertificate): { cert: string; key: string } {
 
 function adopted(): number {
   return server.gauges.dataPlane()?.streamsAdopted ?? 0;
+}
+
+/** How many connections the listener dropped for `reason`. */
+function drops(reason: PortDropReason): number {
+  return dropped.filter((r) => r === reason).length;
+}
+
+/** How many connections or frames TURN dropped as malformed. */
+function malformed(): number {
+  return server.gauges.droppedByDriver().get('malformed') ?? 0;
 }
 
 /** Resolves once `check()` holds (polled); rejects naming `what` after `ms`. */
@@ -237,6 +249,36 @@ async function request(
   return { status: res.statusCode ?? 0, body: Buffer.concat(chunks) };
 }
 
+/** The ClientHello Node's TLS client sends first (no ALPN), captured from an unconnected stream. */
+async function clientHello(): Promise<Buffer> {
+  let client: tls.TLSSocket | undefined;
+  const hello = new Promise<Buffer>((resolve) => {
+    const wire = new Duplex({
+      read: () => undefined,
+      write: (chunk: Buffer, _encoding, done) => {
+        resolve(chunk);
+        done();
+      },
+    });
+    client = tls.connect({ socket: wire, rejectUnauthorized: false });
+    client.on('error', () => undefined);
+  });
+  const bytes = await hello;
+  client?.destroy();
+  return bytes;
+}
+
+/** Connects a plain TCP socket that writes `bytes`; resolves once written, with its close. */
+async function connectRaw(bytes: Buffer): Promise<{ closed: Promise<unknown> }> {
+  const raw = net.connect({ port, host: '127.0.0.1' });
+  open.push(raw);
+  raw.on('error', () => undefined);
+  const closed = once(raw, 'close');
+  await once(raw, 'connect');
+  raw.resume().write(bytes);
+  return { closed };
+}
+
 function proxyV2Header(): Buffer {
   const body = Buffer.alloc(12);
   body.set([203, 0, 113, 5, 127, 0, 0, 1]);
@@ -388,6 +430,62 @@ describeNative('OnePortListener with the native data plane', () => {
       listener.setCertificates(certificates);
     }
     expect((await binding()).fingerprint).toBe(fingerprint(main));
+  });
+
+  it('counts a failed native handshake as the listener’s, not as malformed TURN', async () => {
+    const before = { adopted: adopted(), handshakes: drops('tls-handshake'), bad: malformed() };
+    // A TLS client offering only a cipher the policy refuses (static RSA): a handshake failure.
+    const refused = connectTls({ maxVersion: 'TLSv1.2', ciphers: 'AES128-GCM-SHA256' });
+    await expect(refused).rejects.toThrow();
+    await waitFor(() => drops('tls-handshake') === before.handshakes + 1, 'cipher failure');
+    // A ClientHello followed by a record of garbage.
+    const { closed } = await connectRaw(
+      Buffer.concat([await clientHello(), Buffer.alloc(64, 0x16)]),
+    );
+    await closed;
+    await waitFor(() => drops('tls-handshake') === before.handshakes + 2, 'garbage record');
+    expect(adopted()).toBe(before.adopted + 2);
+    expect(malformed()).toBe(before.bad);
+  });
+
+  it('closes a client without ALPN whose first bytes are neither TURN nor HTTP, as Node’s path does', async () => {
+    const garbage = Buffer.from('\x80\x01junk that is neither STUN nor HTTP', 'latin1');
+    const before = { adopted: adopted(), unknown: drops('unknown-bytes'), bad: malformed() };
+    const native = await exchange({}, garbage);
+    expect(adopted()).toBe(before.adopted + 1);
+    await waitFor(() => drops('unknown-bytes') === before.unknown + 1, 'native unknown bytes');
+    // The same client on Node's path (an SNI name pinned to HTTP stays there).
+    const node = await exchange({ servername: 'web.test' }, garbage);
+    await waitFor(() => drops('unknown-bytes') === before.unknown + 2, 'Node unknown bytes');
+    expect(adopted()).toBe(before.adopted + 1);
+    expect(native.text).toBe(node.text);
+    expect(native.text).toBe('');
+    expect(malformed()).toBe(before.bad);
+  });
+
+  it('counts a client silent until the addon’s first-frame timeout as a failed handshake', async () => {
+    const hello = await clientHello();
+    // No other client's timers start while the clock is fake.
+    await waitFor(() => server.gauges.tcpConnections() === 0, 'earlier connections closed');
+    const before = { adopted: adopted(), handshakes: drops('tls-handshake'), bad: malformed() };
+    // The timeout (10 s) is the addon's handshake timeout: its timer is faked, sockets are real.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    let closed: Promise<unknown> | undefined;
+    try {
+      ({ closed } = await connectRaw(hello)); // and nothing after the ClientHello
+      const deadline = Date.now() + 5000;
+      while (adopted() === before.adopted) {
+        if (Date.now() > deadline) throw new Error('not handed to the addon');
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      expect(drops('tls-handshake')).toBe(before.handshakes);
+      vi.advanceTimersByTime(10_000);
+    } finally {
+      vi.useRealTimers();
+    }
+    await closed;
+    expect(drops('tls-handshake')).toBe(before.handshakes + 1);
+    expect(malformed()).toBe(before.bad);
   });
 
   it('answers a burst of TURN and HTTP clients and forgets them once closed', async () => {

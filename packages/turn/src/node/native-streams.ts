@@ -51,6 +51,13 @@ export interface StreamHandover {
   readonly http?: ((first: Uint8Array) => HttpServe | 'drop' | undefined) | undefined;
   /** Called once when the client's first frame arrives (it speaks TURN). */
   readonly onFirstFrame?: (() => void) | undefined;
+  /**
+   * One-port listeners: called instead of `onDropped('malformed')` when a TLS client fails its
+   * handshake, or has not sent its first frame in time: the listener counts that as its own TLS
+   * failure, as it does when Node's TLS server reports one. (The addon does not say when the
+   * handshake ended, so a TLS failure just after it, before the first frame, counts here too.)
+   */
+  readonly onHandshakeFailed?: (() => void) | undefined;
 }
 
 /** Serves a piped HTTP client: a plain socket whose bytes the addon decrypts and encrypts. */
@@ -112,7 +119,7 @@ export class NativeStreams {
     if (handover.transport === 'tls') {
       // Node's TLS server gives a handshake 10 s; here the first frame marks its end.
       client.firstFrame = setTimeout(() => {
-        this.#end(client, 'malformed', true);
+        this.#handshakeFailed(client, true);
       }, FIRST_FRAME_TIMEOUT_MS);
       client.firstFrame.unref();
     }
@@ -140,7 +147,9 @@ export class NativeStreams {
     if (!client) return;
     if (packet.source === 'stream-end') {
       // 1: bad framing; 2: a TLS failure (counted as Node's TLS server counts tlsClientError).
-      this.#end(client, (packet.data[0] ?? 0) > 0 ? 'malformed' : undefined, false);
+      const why = packet.data[0] ?? 0;
+      if (why === 2 && client.firstFrame) this.#handshakeFailed(client, false);
+      else this.#end(client, why > 0 ? 'malformed' : undefined, false);
       return;
     }
     if (client.firstFrame) {
@@ -150,6 +159,16 @@ export class NativeStreams {
     }
     if (packet.source === 'stream-refused') this.#refuse(client, packet.data);
     else this.#onFrame(client, packet.data);
+  }
+
+  /**
+   * Ends a TLS client whose handshake failed or timed out before its first frame: counted by the
+   * one-port listener that handed it over when it asks to, else (a TURN port) as malformed.
+   */
+  #handshakeFailed(client: NativeStreamClient, later: boolean): void {
+    const failed = client.handover.onHandshakeFailed;
+    this.#end(client, failed ? undefined : 'malformed', later);
+    failed?.();
   }
 
   /**

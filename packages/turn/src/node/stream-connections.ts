@@ -44,8 +44,11 @@ export interface StreamConnectionsOptions {
   readonly native?: (() => NativeStreams | undefined) | undefined;
 }
 
-/** What a one-port listener adds to a TLS handover (StreamHandover: `http`, `onFirstFrame`). */
-export type PortHandover = Pick<StreamHandover, 'http' | 'onFirstFrame'>;
+/**
+ * What a one-port listener adds to a TLS handover (StreamHandover: `http`, `onFirstFrame`,
+ * `onHandshakeFailed`).
+ */
+export type PortHandover = Pick<StreamHandover, 'http' | 'onFirstFrame' | 'onHandshakeFailed'>;
 
 /** StreamConnections owns the open TURN stream connections of one listener (or adopter). */
 export class StreamConnections {
@@ -219,6 +222,7 @@ export class StreamConnections {
       onEnd: () => this.#native.delete(client.key),
       http: port?.http,
       onFirstFrame: port?.onFirstFrame,
+      onHandshakeFailed: port?.onHandshakeFailed,
     });
     if (!close) {
       if (rest) socket.unshift(rest);

@@ -12,7 +12,13 @@ import path from 'node:path';
 
 /** The raw addon functions (plane.c); use {@link DataPlane} instead. */
 interface Addon {
-  open(threads: number, minPort: number, maxPort: number, onPackets: (b: Buffer) => void): object;
+  open(
+    threads: number,
+    minPort: number,
+    maxPort: number,
+    onPackets: (b: Buffer) => void,
+    lingerMs: number,
+  ): object;
   close(plane: object): void;
   threads(plane: object): number;
   listen(plane: object, ip: string, port: number): [number, number];
@@ -99,7 +105,18 @@ export interface DataPlaneOptions {
   readonly onPacket: (packet: PassedUpPacket) => void;
   /** Datagrams sent from JavaScript that could not leave (full buffer, …), after each flush. */
   readonly onSendErrors?: ((count: number) => void) | undefined;
+  /**
+   * A stream the plane closes on purpose (closeStream, or a piped client whose JavaScript side
+   * ended) gets a lingering close: its last bytes are sent, its write side shut, and what the
+   * client still sends is read and dropped until the client's end, so that the client gets the
+   * whole answer instead of a reset. It is closed after this long without progress, or 6 times
+   * this long in all. 0: closed at once. Default 5000 (5 s), at most 3,600,000.
+   */
+  readonly lingerMs?: number | undefined;
 }
+
+/** Default of {@link DataPlaneOptions.lingerMs}. */
+export const DEFAULT_LINGER_MS = 5000;
 
 /** A permission as the fast path sees it. RFC 8656 §9. */
 export interface NativePermission {
@@ -158,6 +175,8 @@ export interface DataPlaneStats {
   readonly streamDropped: number;
   /** TCP client connections handed over to the plane ({@link DataPlane.adoptStream}). */
   readonly streamsAdopted: number;
+  /** Connections in their lingering close now (a gauge; see {@link DataPlaneOptions.lingerMs}). */
+  readonly lingering: number;
 }
 
 /** Most permissions and channels one allocation may have on the fast path (table.h). */
@@ -187,9 +206,15 @@ export class DataPlane {
     this.#addon = addon;
     this.#onSendErrors = options.onSendErrors;
     const onPacket = options.onPacket;
-    this.#plane = addon.open(options.threads ?? 0, options.minPort, options.maxPort, (batch) => {
-      if (!this.#closed) forEachRecord(batch, onPacket);
-    });
+    this.#plane = addon.open(
+      options.threads ?? 0,
+      options.minPort,
+      options.maxPort,
+      (batch) => {
+        if (!this.#closed) forEachRecord(batch, onPacket);
+      },
+      options.lingerMs ?? DEFAULT_LINGER_MS,
+    );
     this.threads = addon.threads(this.#plane);
   }
 
@@ -292,7 +317,10 @@ export class DataPlane {
     return rc === 0 ? 'sent' : rc === -2 ? 'dropped' : 'gone';
   }
 
-  /** Closes a TCP client's connection (queued bytes get one last write) and frees its handle. */
+  /**
+   * Closes a TCP client's connection and frees its handle. What is queued, then a TLS stream's
+   * close_notify, leave in a lingering close ({@link DataPlaneOptions.lingerMs}).
+   */
   closeStream(handle: number): boolean {
     if (this.#closed) return false;
     return this.#addon.closeStream(this.#plane, handle);
@@ -400,6 +428,7 @@ export class DataPlane {
       sendCalls: at(10),
       streamDropped: at(11),
       streamsAdopted: at(12),
+      lingering: at(13),
     };
   }
 

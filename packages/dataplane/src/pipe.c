@@ -11,8 +11,8 @@
  * Flow control both ways: while the pipe is full the client is not read (its bytes wait in the
  * stream's `part`); while the client's queue is past DP_STREAM_TX_MAX the pipe is not read. The
  * client's end (FIN or close_notify) shuts the pipe's write side once its bytes are in; the end
- * of JavaScript's side ends the stream once the queue is sent (close_notify first). Everything
- * here runs with the worker's mutex held.
+ * of JavaScript's side ends the stream, and the queue, then a close_notify, leave in the
+ * connection's lingering close (linger.c). Everything here runs with the worker's mutex held.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -104,6 +104,7 @@ int dp_pipe_open(struct dp_worker *w, int32_t slot, uint32_t gen, int *err) {
 
 int dp_pipe_take(struct dp_worker *w, int32_t slot, const uint8_t *p, size_t n) {
   struct dp_stream *s = &w->streams[slot];
+  if (s->unheard) return 0;
   if (s->plen) {
     ssize_t k = put(s->pipe, s->part, s->plen);
     if (k < 0) goto gone;
@@ -137,6 +138,22 @@ int dp_pipe_take(struct dp_worker *w, int32_t slot, const uint8_t *p, size_t n) 
   if (!held && s->client_eof) shutdown(s->pipe, SHUT_WR);
   return 0;
 gone:
+  if (errno == EPIPE || errno == ECONNRESET) {
+    /*
+     * JavaScript closed its end (an HTTP server that answered before it read the whole request,
+     * and closed): what the client still sends is dropped, and its answer, still in the pipe,
+     * is read and sent before the stream ends. Ending the stream now would reset the
+     * connection under the client's bytes, and the client would lose the answer.
+     */
+    s->unheard = 1;
+    s->plen = 0;
+    if (s->held) {
+      s->held = 0;
+      pipe_watch(w, slot);
+      dp_stream_watch(w, slot);
+    }
+    return 0;
+  }
   dp_stream_end(w, slot, DP_END_CLOSED);
   return -1;
 }
@@ -156,15 +173,12 @@ void dp_pipe_client_eof(struct dp_worker *w, int32_t slot) {
 }
 
 /*
- * Ends a stream whose JavaScript side ended, once everything queued has been sent: a
- * close_notify goes last. 1 when it ended.
+ * Ends a stream whose JavaScript side ended: what is queued, then a close_notify, leave in the
+ * connection's lingering close (linger.c). 1 when it ended.
  */
 static int finish(struct dp_worker *w, int32_t slot) {
-  struct dp_stream *s = &w->streams[slot];
-  if (!s->js_eof || s->tlen || dp_tls_pending(s)) return 0;
-  dp_tls_shutdown(s);
-  dp_tls_send(s, w->cbuf, DP_TLS_READ);
-  dp_stream_end(w, slot, DP_END_CLOSED);
+  if (!w->streams[slot].js_eof) return 0;
+  dp_stream_finish(w, slot);
   return 1;
 }
 
@@ -175,13 +189,17 @@ static void pipe_read(struct dp_worker *w, int32_t slot) {
     ssize_t got = recv(s->pipe, w->sbuf, PIPE_READ, MSG_DONTWAIT);
     if (got < 0 && errno == EINTR) continue;
     if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    /*
+     * JavaScript closed its end: with bytes of the client's it had not read, Linux reports that
+     * as a reset (after what it wrote); it is an end like any other, with its answer to send.
+     */
+    if (got == 0 || (got < 0 && errno == ECONNRESET)) {
+      s->js_eof = 1;
+      break;
+    }
     if (got < 0) {
       dp_stream_end(w, slot, DP_END_CLOSED);
       return;
-    }
-    if (got == 0) {
-      s->js_eof = 1;
-      break;
     }
     if (dp_stream_queue(s, NULL, 0, w->sbuf, (size_t)got, 0, 0) < 0) {
       dp_stream_end(w, slot, DP_END_CLOSED);

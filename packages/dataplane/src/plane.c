@@ -232,7 +232,7 @@ static void plane_finalize(napi_env env, void *data, void *hint) {
 static int worker_init(struct dp_plane *p, struct dp_worker *w, int index) {
   w->plane = p;
   w->index = index;
-  w->free_relay = w->free_alloc = w->free_stream = -1;
+  w->free_relay = w->free_alloc = w->free_stream = w->free_linger = -1;
   w->wakefd = -1;
   for (int l = 0; l < DP_MAX_LISTENERS; l++) w->lfd[l] = -1;
   pthread_mutex_init(&w->mu, NULL);
@@ -254,16 +254,18 @@ static int worker_init(struct dp_plane *p, struct dp_worker *w, int index) {
   return epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->wakefd, &ev);
 }
 
-/* open(threads, minPort, maxPort, onPackets) → plane */
+/* open(threads, minPort, maxPort, onPackets, lingerMs) → plane */
 static napi_value dp_open(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4], result, name;
+  size_t argc = 5;
+  napi_value argv[5], result, name;
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  int64_t threads, min_port, max_port;
-  if (argc < 4 || get_int(env, argv[0], 0, DP_MAX_WORKERS, &threads) < 0 ||
+  int64_t threads, min_port, max_port, linger_ms;
+  if (argc < 5 || get_int(env, argv[0], 0, DP_MAX_WORKERS, &threads) < 0 ||
       get_int(env, argv[1], 1, 65535, &min_port) < 0 ||
-      get_int(env, argv[2], min_port, 65535, &max_port) < 0) {
-    napi_throw_range_error(env, "ERR_DATAPLANE_ARGUMENT", "open(threads 0-64, minPort, maxPort, fn)");
+      get_int(env, argv[2], min_port, 65535, &max_port) < 0 ||
+      get_int(env, argv[4], 0, 3600 * 1000, &linger_ms) < 0) {
+    napi_throw_range_error(env, "ERR_DATAPLANE_ARGUMENT",
+                           "open(threads 0-64, minPort, maxPort, fn, lingerMs 0-3600000)");
     return NULL;
   }
   if (threads == 0) {
@@ -287,6 +289,7 @@ static napi_value dp_open(napi_env env, napi_callback_info info) {
   if (!p) return throw_errno(env, "dataplane open", ENOMEM);
   p->min_port = (uint16_t)min_port;
   p->max_port = (uint16_t)max_port;
+  p->linger_ms = linger_ms;
   if (getrandom(&p->seed, sizeof p->seed, 0) != sizeof p->seed) p->seed = (uint64_t)dp_now_ms();
   napi_create_string_utf8(env, "cloudproxy-dataplane", NAPI_AUTO_LENGTH, &name);
   if (napi_create_threadsafe_function(env, argv[3], NULL, name, 0, 1, p, tsfn_finalize, p, call_js,

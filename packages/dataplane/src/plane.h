@@ -15,7 +15,8 @@
 /* A Data indication's length field is 16 bits: larger peer datagrams go up (and are dropped). */
 #define DP_MAX_DATA_INDICATION (0xFFFF - 4 - 20 - 4 - 3)
 
-enum { DP_TAG_WAKE = 0, DP_TAG_LISTENER = 1, DP_TAG_RELAY = 2, DP_TAG_STREAM = 3, DP_TAG_PIPE = 4 };
+enum { DP_TAG_WAKE = 0, DP_TAG_LISTENER = 1, DP_TAG_RELAY = 2, DP_TAG_STREAM = 3, DP_TAG_PIPE = 4,
+       DP_TAG_LINGER = 5 };
 /* Kinds of the records passed up (worker.c, push_up). */
 enum {
   DP_UP_LISTENER = 0,
@@ -34,6 +35,7 @@ struct dp_plane {
   uint64_t seed;
   uint16_t min_port, max_port;
   int nworkers, nlisteners, stopping, closed;
+  int64_t linger_ms; /* a closing connection's time without progress (linger.c); 0: none */
   /* Both the JavaScript object and the thread-safe function hold the plane: the last frees it. */
   int external_gone, tsfn_gone;
   struct dp_worker *workers;
@@ -111,6 +113,8 @@ uint64_t dp_stream_tag(const struct dp_stream *s, int kind, int32_t slot);
 int dp_stream_watch(struct dp_worker *w, int32_t slot);
 /* Ends a stream on the worker: closes it (and its pipe), frees its buffers, tells JavaScript. */
 void dp_stream_end(struct dp_worker *w, int32_t slot, uint8_t why);
+/* The same, but the connection's last words are sent in a lingering close (linger.c). */
+void dp_stream_finish(struct dp_worker *w, int32_t slot);
 /* Decrypts what a TLS stream's SSL object holds and deals with the plaintext; -1: it stopped. */
 int dp_stream_drain_tls(struct dp_worker *w, int32_t slot, int64_t now);
 
@@ -127,6 +131,21 @@ void dp_pipe_client_eof(struct dp_worker *w, int32_t slot);
 void dp_pipe_after_write(struct dp_worker *w, int32_t slot);
 /* Closes the worker's end of the pipe (stream end and close). */
 void dp_pipe_close(struct dp_worker *w, struct dp_stream *s);
+
+/* linger.c: the lingering close of streams the plane ends on purpose. */
+/*
+ * Takes over connection `fd` (no longer registered anywhere) with the `n` bytes at `out` still
+ * to send (malloc'd, taken over too; NULL when none): sends them, shuts the write side and reads
+ * until the client's end, bounded in time and number.
+ */
+void dp_linger(struct dp_worker *w, int fd, uint8_t *out, size_t n, int64_t now);
+/* A lingering connection is ready (the worker). */
+void dp_linger_event(struct dp_worker *w, int32_t slot, uint32_t gen, uint32_t events, int64_t now);
+/* epoll_wait's timeout: -1 while nothing lingers, else the ms to the next check of deadlines. */
+int dp_linger_timeout(struct dp_worker *w, int64_t now);
+/* Closes the connections past their deadlines (at most every 250 ms). */
+void dp_linger_sweep(struct dp_worker *w, int64_t now);
+void dp_linger_free_all(struct dp_worker *w);
 
 /* tls.c */
 enum { DP_TLS_MORE = 0, DP_TLS_CLOSED = 1, DP_TLS_FAILED = 2 };
@@ -146,6 +165,8 @@ int dp_tls_decrypt(struct dp_stream *s, uint8_t *out, size_t room, size_t *got);
 int dp_tls_encrypt(struct dp_stream *s);
 /* Sends pending ciphertext until the socket is full: 0, or -1 (broken connection). */
 int dp_tls_send(struct dp_stream *s, uint8_t *scratch, size_t room);
+/* Moves the ciphertext still pending into a new buffer (*out, NULL when none): 0, or -1. */
+int dp_tls_take(struct dp_stream *s, uint8_t **out, size_t *n);
 void dp_tls_shutdown(struct dp_stream *s);
 /* Whether the handshake is done; one more handshake step with what the read BIO holds. */
 int dp_tls_ready(const struct dp_stream *s);

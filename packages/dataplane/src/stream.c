@@ -199,14 +199,58 @@ void dp_stream_flush_dirty(struct dp_worker *w) {
   w->ndirty = 0;
 }
 
+/* Takes a stream's connection out of the epoll set, and closes its pipe. */
+static void unwatch(struct dp_worker *w, struct dp_stream *s) {
+  if (s->watched) epoll_ctl(w->epfd, EPOLL_CTL_DEL, s->fd, NULL);
+  s->watched = 0;
+  dp_pipe_close(w, s);
+}
+
+/*
+ * Hands a stream's connection to its lingering close (linger.c) with its last words: what is
+ * queued, and a TLS stream's close_notify. Closed at once instead when its TLS handshake is not
+ * done (nothing can be encrypted yet) or the connection is broken. s->fd is -1 afterwards.
+ */
+static void last_words(struct dp_worker *w, struct dp_stream *s) {
+  uint8_t *out = NULL;
+  size_t n = 0;
+  int plain = 0;
+  if (s->ssl && !dp_tls_ready(s)) {
+    plain = 1;
+  } else if (s->ssl) {
+    if (dp_tls_encrypt(s) == 0) dp_tls_shutdown(s);
+    plain = dp_tls_send(s, w->cbuf, DP_TLS_READ) < 0 || dp_tls_take(s, &out, &n) < 0;
+  } else {
+    out = s->tx;
+    n = s->tlen;
+    s->tx = NULL;
+    s->tlen = s->tcap = 0;
+  }
+  if (plain) {
+    free(out);
+    close(s->fd);
+  } else {
+    dp_linger(w, s->fd, out, n, dp_now_ms());
+  }
+  s->fd = -1;
+}
+
 void dp_stream_end(struct dp_worker *w, int32_t slot, uint8_t why) {
   struct dp_stream *s = &w->streams[slot];
   if (s->fd < 0) return;
-  if (s->watched) epoll_ctl(w->epfd, EPOLL_CTL_DEL, s->fd, NULL);
-  dp_pipe_close(w, s);
+  unwatch(w, s);
   close(s->fd);
   s->fd = -1;
-  s->watched = 0;
+  drop_buffers(s);
+  dp_push_up(w, DP_UP_STREAM_END, s->js_id, &no_addr, &why, 1);
+}
+
+void dp_stream_finish(struct dp_worker *w, int32_t slot) {
+  struct dp_stream *s = &w->streams[slot];
+  uint8_t why = DP_END_CLOSED;
+  if (s->fd < 0) return;
+  unwatch(w, s);
+  last_words(w, s);
   drop_buffers(s);
   dp_push_up(w, DP_UP_STREAM_END, s->js_id, &no_addr, &why, 1);
 }
@@ -497,28 +541,20 @@ int dp_stream_close(struct dp_worker *w, int32_t slot, uint32_t gen) {
     return -1;
   }
   if (s->fd >= 0) {
-    /* Last words: what is queued, and a TLS stream's close_notify. */
-    if (s->ssl) {
-      /*
-       * A TLS 1.3 client may be done with the handshake before the worker saw its Finished:
-       * whatever of it has arrived is taken in. Before the worker's side is done nothing can be
-       * encrypted, so a stream closed that early gets no last words (JavaScript only answers a
-       * frame, which comes after the handshake).
-       */
-      if (!dp_tls_ready(s)) {
-        ssize_t got;
-        while ((got = recv(s->fd, w->cbuf, DP_TLS_READ, MSG_DONTWAIT)) > 0)
-          if (dp_tls_feed(s, w->cbuf, (size_t)got) < 0) break;
-        dp_tls_handshake(s);
-      }
-      if (dp_tls_encrypt(s) == 0) dp_tls_shutdown(s);
-      dp_tls_send(s, w->cbuf, DP_TLS_READ);
-    } else if (s->tlen) {
-      send(s->fd, s->tx, s->tlen, MSG_DONTWAIT | MSG_NOSIGNAL);
+    unwatch(w, s);
+    /*
+     * A TLS 1.3 client may be done with the handshake before the worker saw its Finished:
+     * whatever of it has arrived is taken in. Before the worker's side is done nothing can be
+     * encrypted, so a stream closed that early gets no last words (JavaScript only answers a
+     * frame, which comes after the handshake).
+     */
+    if (s->ssl && !dp_tls_ready(s)) {
+      ssize_t got;
+      while ((got = recv(s->fd, w->cbuf, DP_TLS_READ, MSG_DONTWAIT)) > 0)
+        if (dp_tls_feed(s, w->cbuf, (size_t)got) < 0) break;
+      dp_tls_handshake(s);
     }
-    if (s->watched) epoll_ctl(w->epfd, EPOLL_CTL_DEL, s->fd, NULL);
-    dp_pipe_close(w, s);
-    close(s->fd);
+    last_words(w, s);
   }
   drop_buffers(s);
   if (s->alloc >= 0 && w->allocs[s->alloc].stream == slot) w->allocs[s->alloc].stream = -1;

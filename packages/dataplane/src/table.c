@@ -284,6 +284,7 @@ void dp_worker_free_tables(struct dp_worker *w) {
     free(w->allocs[i].chans);
   }
   dp_stream_free_all(w);
+  dp_linger_free_all(w);
   free(w->relays);
   free(w->allocs);
   free(w->buckets);

@@ -40,6 +40,7 @@ enum dp_stat {
   DP_STAT_SEND_CALLS,
   DP_STAT_STREAM_DROPPED, /* relayed data not queued for a stream client that is too far behind */
   DP_STAT_STREAMS,        /* TCP connections adopted (written by the JavaScript thread) */
+  DP_STAT_LINGERING,      /* connections closing (linger.c): a gauge, written atomically */
   DP_STAT_COUNT
 };
 
@@ -98,6 +99,7 @@ struct dp_stream {
   /* HTTP over TLS (pipe.c): the plaintext goes to JavaScript through a socketpair. */
   uint8_t piped;
   uint8_t held;       /* the client is not read while the pipe is full (bytes wait in `part`) */
+  uint8_t unheard;    /* JavaScript closed its end of the pipe: the client's bytes are dropped */
   uint8_t client_eof; /* the client ended its side: no more reads, the pipe's write side shut */
   uint8_t js_eof;     /* JavaScript ended its side: the stream ends once the queue is sent */
   uint8_t pipe_events; /* what the pipe is registered for (0: not registered) */
@@ -108,6 +110,19 @@ struct dp_stream {
 };
 
 struct dp_plane;
+
+/* A connection in its lingering close (linger.c): its last bytes, then reading to its end. */
+struct dp_linger {
+  int fd; /* -1: a free slot */
+  uint32_t gen;
+  int32_t next_free;
+  uint8_t shut;     /* everything sent, the write side shut */
+  uint8_t peer_eof; /* the client ended its side */
+  uint32_t events;  /* what the connection is registered for (0: not registered) */
+  uint8_t *out;     /* the bytes to send, from `off` to `len` */
+  size_t off, len;
+  int64_t idle_until, hard_until;
+};
 
 /* One queued datagram to send: header bytes (ChannelData or Data indication), payload, pad. */
 struct dp_out {
@@ -137,6 +152,10 @@ struct dp_worker {
   int32_t *paused;        /* streams not read while the queue to JavaScript is full */
   int32_t npaused, cappaused;
   int paused_any;         /* atomic: the JavaScript thread wakes the worker when it caught up */
+  struct dp_linger *lingers; /* connections in their lingering close (linger.c) */
+  int32_t nlingers, caplingers, free_linger, nlive_lingers;
+  size_t linger_bytes;       /* unsent bytes they hold */
+  int64_t linger_sweep_at;   /* when their deadlines are checked next */
   /* receive batch */
   uint8_t *rbuf;
   struct mmsghdr rmsg[DP_BATCH];

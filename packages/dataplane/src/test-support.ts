@@ -63,9 +63,7 @@ export function waitFor(check: () => boolean, what: string, ms = 3000): Promise<
   });
 }
 
-export function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+export const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** How many descriptors this process has open. */
 export function openFds(): number {
@@ -80,11 +78,12 @@ export interface Plane {
   readonly up: PassedUpPacket[];
 }
 
-/** A plane of `threads` workers, closed after the test. */
-export function openPlane(threads = 2): Plane {
+/** A plane of `threads` workers (lingering close: `lingerMs`, or the default), closed after the test. */
+export function openPlane(threads = 2, lingerMs?: number): Plane {
   const up: PassedUpPacket[] = [];
   const plane = nativeAddon().open({
     threads,
+    lingerMs,
     minPort: 40000,
     maxPort: 60000,
     onPacket: (p) =>

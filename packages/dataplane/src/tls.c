@@ -12,6 +12,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -188,6 +189,19 @@ int dp_tls_send(struct dp_stream *s, uint8_t *scratch, size_t room) {
       left -= (size_t)r;
     }
   }
+}
+
+int dp_tls_take(struct dp_stream *s, uint8_t **out, size_t *n) {
+  char *data;
+  long len = BIO_get_mem_data(SSL_get_wbio(s->ssl), &data);
+  *out = NULL;
+  *n = 0;
+  if (len <= 0) return 0;
+  *out = malloc((size_t)len);
+  if (!*out) return -1;
+  memcpy(*out, data, (size_t)len);
+  *n = (size_t)len;
+  return 0; /* the SSL object, and its BIO, are freed next */
 }
 
 int dp_tls_ready(const struct dp_stream *s) { return SSL_is_init_finished(s->ssl); }

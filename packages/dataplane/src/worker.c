@@ -373,8 +373,9 @@ static void drain_socket(struct dp_worker *w, int fd, int is_relay, int32_t id, 
 void *dp_worker_main(void *arg) {
   struct dp_worker *w = arg;
   struct epoll_event ev[64];
+  int timeout = -1;
   for (;;) {
-    int n = epoll_wait(w->epfd, ev, 64, -1);
+    int n = epoll_wait(w->epfd, ev, 64, timeout);
     if (n < 0 && errno != EINTR) break;
     if (__atomic_load_n(&w->plane->stopping, __ATOMIC_ACQUIRE)) break;
     pthread_mutex_lock(&w->mu);
@@ -401,11 +402,15 @@ void *dp_worker_main(void *arg) {
       } else if (kind == DP_TAG_PIPE && dp_stream_at(w, slot, gen & 0xFFFFF) &&
                w->streams[slot].pipe >= 0) {
         dp_pipe_event(w, slot, ev[i].events, now);
+      } else if (kind == DP_TAG_LINGER) {
+        dp_linger_event(w, slot, gen & 0xFFFFF, ev[i].events, now);
       }
     }
     dp_flush_out(w); /* everything this wake-up relayed: one sendmmsg per sending socket */
     dp_stream_flush_dirty(w); /* and one write per stream client */
     w->rused = 0;
+    dp_linger_sweep(w, now);
+    timeout = dp_linger_timeout(w, now); /* read under the mutex: JavaScript adds lingerers */
     pthread_mutex_unlock(&w->mu);
     dp_flush_up(w);
   }

@@ -194,6 +194,16 @@ function dataPlaneMetrics(registry: client.Registry, read: () => DataPlaneStats 
       if (s) set({}, s.streamsAdopted);
     },
   );
+  gauge(
+    registry,
+    'cloudproxy_turn_dataplane_lingering_connections',
+    'TCP and TLS client connections in their lingering close: last bytes still going out, or the client not done sending.',
+    [],
+    (set) => {
+      const s = read();
+      if (s) set({}, s.lingering);
+    },
+  );
   counter(
     registry,
     'cloudproxy_turn_dataplane_bytes_total',

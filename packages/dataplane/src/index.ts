@@ -46,7 +46,7 @@ interface Addon {
   tlsContext(plane: object, cert: Uint8Array, key: Uint8Array, ciphers: string): number;
   freeTlsContext(plane: object, id: number): void;
   streamSend(plane: object, handle: number, data: Uint8Array, droppable: boolean): number;
-  closeStream(plane: object, handle: number): boolean;
+  closeStream(plane: object, handle: number, linger: boolean): boolean;
   pipeStream(plane: object, handle: number): number;
   program(
     plane: object,
@@ -106,10 +106,10 @@ export interface DataPlaneOptions {
   /** Datagrams sent from JavaScript that could not leave (full buffer, …), after each flush. */
   readonly onSendErrors?: ((count: number) => void) | undefined;
   /**
-   * A stream the plane closes on purpose (closeStream, or a piped client whose JavaScript side
-   * ended) gets a lingering close: its last bytes are sent, its write side shut, and what the
-   * client still sends is read and dropped until the client's end, so that the client gets the
-   * whole answer instead of a reset. It is closed after this long without progress, or 6 times
+   * A stream closed after an answer (`closeStream(handle, true)`, or a piped client whose
+   * JavaScript side ended) gets a lingering close: its last bytes are sent, its write side shut,
+   * and what the client still sends is read and dropped until the client's end, so that the
+   * client gets the whole answer instead of a reset. It is closed after this long without progress, or 6 times
    * this long in all. 0: closed at once. Default 5000 (5 s), at most 3,600,000.
    */
   readonly lingerMs?: number | undefined;
@@ -319,11 +319,12 @@ export class DataPlane {
 
   /**
    * Closes a TCP client's connection and frees its handle. What is queued, then a TLS stream's
-   * close_notify, leave in a lingering close ({@link DataPlaneOptions.lingerMs}).
+   * close_notify, get one last write; with `linger` (the client was answered and may still be
+   * sending) they leave in a lingering close instead ({@link DataPlaneOptions.lingerMs}).
    */
-  closeStream(handle: number): boolean {
+  closeStream(handle: number, linger = false): boolean {
     if (this.#closed) return false;
-    return this.#addon.closeStream(this.#plane, handle);
+    return this.#addon.closeStream(this.#plane, handle, linger);
   }
 
   /**

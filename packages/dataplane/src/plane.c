@@ -430,27 +430,31 @@ static napi_value dp_open_relay(napi_env env, napi_callback_info info) {
 }
 
 /*
- * The close calls: (plane, handle) → whether the slot was open, closed by `close`. Queued
- * datagrams leave first when `flush` is set: a queued descriptor must not be closed (or reused).
+ * The close calls: (plane, handle[, option]) → whether the slot was open, closed by `close`
+ * with the boolean `option` (false when absent). Queued datagrams leave first when `flush` is
+ * set: a queued descriptor must not be closed (or reused).
  */
 static napi_value close_by_handle(napi_env env, napi_callback_info info,
-                                  int (*close_slot)(struct dp_worker *, int32_t, uint32_t),
+                                  int (*close_slot)(struct dp_worker *, int32_t, uint32_t, int),
                                   int flush) {
-  size_t argc = 2;
-  napi_value argv[2], result;
+  size_t argc = 3;
+  napi_value argv[3], result;
   struct dp_plane *p;
   struct dp_worker *w;
   int32_t slot;
   uint32_t gen;
+  bool option = false;
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (flush && argc == 2 && get_plane(env, argv[0], &p) == 0) dp_sendq_send(p->sendq);
-  int ok = argc == 2 && get_slot(env, argv[0], argv[1], &p, &w, &slot, &gen) == 0 &&
-           close_slot(w, slot, gen) == 0;
+  if (argc > 2 && napi_get_value_bool(env, argv[2], &option) != napi_ok) argc = 0; /* refused */
+  if (flush && argc >= 2 && get_plane(env, argv[0], &p) == 0) dp_sendq_send(p->sendq);
+  int ok = argc >= 2 && get_slot(env, argv[0], argv[1], &p, &w, &slot, &gen) == 0 &&
+           close_slot(w, slot, gen, option) == 0;
   CHECK(env, napi_get_boolean(env, ok, &result));
   return result;
 }
 
-static int release_relay(struct dp_worker *w, int32_t slot, uint32_t gen) {
+static int release_relay(struct dp_worker *w, int32_t slot, uint32_t gen, int unused) {
+  (void)unused;
   return dp_relay_release(w, slot, gen, 0) >= 0 ? 0 : -1;
 }
 
@@ -684,7 +688,10 @@ static napi_value dp_pipe_stream(napi_env env, napi_callback_info info) {
   return result;
 }
 
-/* closeStream(plane, handle) → whether it was open. Queued bytes get one last write. */
+/*
+ * closeStream(plane, handle, linger) → whether it was open. What is queued (a TLS stream's
+ * close_notify last) gets one last write, or with `linger` a lingering close (linger.c).
+ */
 static napi_value dp_close_stream(napi_env env, napi_callback_info info) {
   return close_by_handle(env, info, dp_stream_close, 0);
 }

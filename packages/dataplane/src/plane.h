@@ -106,7 +106,8 @@ void dp_stream_readable(struct dp_worker *w, int32_t slot, int64_t now);
 void dp_stream_resume(struct dp_worker *w);
 /* Splits the bytes JavaScript read before it handed streams over (the worker, when woken). */
 void dp_stream_split_pending(struct dp_worker *w, int64_t now);
-int dp_stream_close(struct dp_worker *w, int32_t slot, uint32_t gen);
+/* Closes a stream for JavaScript: its last words in one write, or in a lingering close. */
+int dp_stream_close(struct dp_worker *w, int32_t slot, uint32_t gen, int linger);
 /* The epoll tag of a stream's events (kind DP_TAG_STREAM or DP_TAG_PIPE, generation, slot). */
 uint64_t dp_stream_tag(const struct dp_stream *s, int kind, int32_t slot);
 /* Registers a stream's connection for what its state wants: reading, writing, or nothing. */

@@ -1,9 +1,10 @@
 /**
- * The lingering close of native streams (linger.c), over real loopback sockets: a stream the
- * plane closes on purpose (closeStream) sends what is queued, then a TLS stream's close_notify,
- * then a FIN, and reads and drops what the client still sends until the client's end, so that
- * a client still sending gets the whole answer instead of a reset. It is bounded: closed after
- * `lingerMs` without progress, or 6 × `lingerMs` in all; `lingerMs` 0 closes at once.
+ * The lingering close of native streams (linger.c), over real loopback sockets: a stream closed
+ * after an answer (closeStream(handle, true)) sends what is queued, then a TLS stream's
+ * close_notify, then a FIN, and reads and drops what the client still sends until the client's
+ * end, so that a client still sending gets the whole answer instead of a reset. It is bounded:
+ * closed after `lingerMs` without progress, or 6 × `lingerMs` in all. Without `linger`, and with
+ * `lingerMs` 0, a stream gets one last write and is closed at once, as before.
  */
 import { readFileSync } from 'node:fs';
 import type net from 'node:net';
@@ -110,7 +111,7 @@ describeNative('lingering close: the last words arrive', () => {
     const { client, handle } = await tcpClient(p, 1, true);
     const answer = bytes(4 * MiB, 7);
     expect(p.plane.sendToStream(handle, answer, false)).toBe('sent');
-    expect(p.plane.closeStream(handle)).toBe(true); // same turn: all of it still queued
+    expect(p.plane.closeStream(handle, true)).toBe(true); // same turn: all of it still queued
     expect(lingering(p)).toBe(1);
     await delay(100);
     client.read();
@@ -135,7 +136,7 @@ describeNative('lingering close: the last words arrive', () => {
       await waitFor(() => framesOf(p.up, id).length > 8, 'frames up');
       const answer = bytes(300_000, 40 + round);
       p.plane.sendToStream(handle, answer, false);
-      p.plane.closeStream(handle);
+      p.plane.closeStream(handle, true);
       await waitFor(() => client.ended, 'the FIN', 5000);
       await sender.stop();
       expect(client.errors).toEqual([]);
@@ -169,7 +170,7 @@ describeNative('lingering close: the last words arrive', () => {
       await waitFor(() => framesOf(p.up, 20 + i).length > 8, 'frames up');
       const answer = bytes(300_000, 60 + i);
       p.plane.sendToStream(handle, answer, false);
-      p.plane.closeStream(handle);
+      p.plane.closeStream(handle, true);
       await waitFor(() => client.ended, 'the close_notify', 5000);
       await sender.stop();
       expect(client.errors).toEqual([]);
@@ -186,7 +187,7 @@ describeNative('lingering close: bounded', () => {
     const { client, handle } = await tcpClient(p, 1, true);
     p.plane.sendToStream(handle, bytes(8 * MiB), false); // more than the sockets' buffers hold
     const start = Date.now();
-    p.plane.closeStream(handle);
+    p.plane.closeStream(handle, true);
     expect(lingering(p)).toBe(1);
     await waitFor(() => lingering(p) === 0, 'the linger over', 3000);
     const took = Date.now() - start;
@@ -201,7 +202,7 @@ describeNative('lingering close: bounded', () => {
     const { client, handle } = await tcpClient(p, 1, true);
     p.plane.sendToStream(handle, bytes(8 * MiB), false);
     const start = Date.now();
-    p.plane.closeStream(handle);
+    p.plane.closeStream(handle, true);
     // A frame every 50 ms: progress the linger reads, again and again.
     const timer = setInterval(() => client.socket.write(channelData(0x4000, bytes(100)).wire), 50);
     cleanups.push(() => clearInterval(timer));
@@ -212,12 +213,15 @@ describeNative('lingering close: bounded', () => {
     expect(took).toBeLessThan(3000);
   });
 
-  it('lingerMs 0: one attempt to send, then closed at once', async () => {
-    const p = openPlane(1, 0);
+  it.each([
+    ['closeStream without linger', undefined, false],
+    ['lingerMs 0', 0, true],
+  ] as const)('%s: one attempt to send, then closed at once', async (_, lingerMs, linger) => {
+    const p = openPlane(1, lingerMs);
     const { client, handle } = await tcpClient(p, 1, true);
     const answer = bytes(8 * MiB);
     p.plane.sendToStream(handle, answer, false);
-    p.plane.closeStream(handle);
+    p.plane.closeStream(handle, linger);
     expect(lingering(p)).toBe(0);
     client.read();
     await waitFor(() => client.closed, 'the close');
@@ -236,7 +240,7 @@ describeNative('lingering close: bounded', () => {
     const handle = adopt(p.plane, serverSide, 0, 1, EMPTY, context);
     const client = track(raw);
     client.read();
-    p.plane.closeStream(handle);
+    p.plane.closeStream(handle, true);
     expect(lingering(p)).toBe(0);
     await waitFor(() => client.closed, 'the close');
     expect(client.size()).toBe(0);
@@ -249,7 +253,7 @@ describeNative('lingering close: bounded', () => {
     for (let id = 1; id <= 10; id++) {
       const { client, handle } = await tcpClient(p, id, true);
       p.plane.sendToStream(handle, bytes(4 * MiB), false);
-      p.plane.closeStream(handle);
+      p.plane.closeStream(handle, true);
       clients.push(client);
     }
     expect(lingering(p)).toBe(10);

@@ -207,11 +207,12 @@ static void unwatch(struct dp_worker *w, struct dp_stream *s) {
 }
 
 /*
- * Hands a stream's connection to its lingering close (linger.c) with its last words: what is
- * queued, and a TLS stream's close_notify. Closed at once instead when its TLS handshake is not
- * done (nothing can be encrypted yet) or the connection is broken. s->fd is -1 afterwards.
+ * Sends a stream's last words, what is queued and a TLS stream's close_notify, and closes its
+ * connection: after one write, or with `linger` in a lingering close (linger.c). No last words
+ * when its TLS handshake is not done (nothing can be encrypted yet) or the connection is broken.
+ * s->fd is -1 afterwards.
  */
-static void last_words(struct dp_worker *w, struct dp_stream *s) {
+static void last_words(struct dp_worker *w, struct dp_stream *s, int linger) {
   uint8_t *out = NULL;
   size_t n = 0;
   int plain = 0;
@@ -226,7 +227,8 @@ static void last_words(struct dp_worker *w, struct dp_stream *s) {
     s->tx = NULL;
     s->tlen = s->tcap = 0;
   }
-  if (plain) {
+  if (plain || !linger) {
+    if (!plain && n) send(s->fd, out, n, MSG_DONTWAIT | MSG_NOSIGNAL);
     free(out);
     close(s->fd);
   } else {
@@ -250,7 +252,7 @@ void dp_stream_finish(struct dp_worker *w, int32_t slot) {
   uint8_t why = DP_END_CLOSED;
   if (s->fd < 0) return;
   unwatch(w, s);
-  last_words(w, s);
+  last_words(w, s, 1);
   drop_buffers(s);
   dp_push_up(w, DP_UP_STREAM_END, s->js_id, &no_addr, &why, 1);
 }
@@ -533,7 +535,7 @@ void dp_stream_split_pending(struct dp_worker *w, int64_t now) {
   w->npending = 0;
 }
 
-int dp_stream_close(struct dp_worker *w, int32_t slot, uint32_t gen) {
+int dp_stream_close(struct dp_worker *w, int32_t slot, uint32_t gen, int linger) {
   pthread_mutex_lock(&w->mu);
   struct dp_stream *s = dp_stream_at(w, slot, gen);
   if (!s) {
@@ -554,7 +556,7 @@ int dp_stream_close(struct dp_worker *w, int32_t slot, uint32_t gen) {
         if (dp_tls_feed(s, w->cbuf, (size_t)got) < 0) break;
       dp_tls_handshake(s);
     }
-    last_words(w, s);
+    last_words(w, s, linger);
   }
   drop_buffers(s);
   if (s->alloc >= 0 && w->allocs[s->alloc].stream == slot) w->allocs[s->alloc].stream = -1;

@@ -284,6 +284,37 @@ describe.each(CASES)('TURN over $transport on the $plane data plane', ({ plane, 
     await eventually(() => refused() - before === 1, 3000, 'http-refused counted');
   });
 
+  // The refusal must survive a client that keeps sending (a body): closing under its bytes
+  // would reset the connection and could throw the answer away (the native plane's lingering
+  // close; Node's path ends the socket and reads on).
+  it.runIf(transport === 'tls')(
+    'answers an HTTP upload over TLS with the whole refusal while the body still comes',
+    async () => {
+      for (let round = 0; round < 3; round++) {
+        const { socket, closed, bytes } = await raw();
+        const errors: string[] = [];
+        socket.on('error', (e: Error) => errors.push(e.message));
+        const state = { ended: false }; // the refusal's end: stop sending
+        socket.once('end', () => (state.ended = true));
+        socket.write(
+          'POST /up HTTP/1.1\r\nHost: turn.example.org\r\nContent-Length: 4000000\r\n\r\n',
+        );
+        const chunk = Buffer.alloc(16 * 1024, 0x61);
+        for (
+          let sent = 0;
+          sent < 4_000_000 && !state.ended && !socket.destroyed;
+          sent += chunk.length
+        ) {
+          if (!socket.write(chunk))
+            await within(once(socket, 'drain'), 1000, 'drain').catch(() => undefined);
+        }
+        await within(closed, 5000, 'close after the refusal');
+        expect(errors).toEqual([]);
+        expect(Buffer.concat(bytes).toString('latin1')).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+      }
+    },
+  );
+
   it.runIf(transport === 'tls')('closes a client that does not speak TLS', async () => {
     const dropped = () => server.gauges.droppedByDriver().get('malformed') ?? 0;
     const before = dropped();

@@ -186,9 +186,13 @@ export class NativeStreams {
       return;
     }
     const refused = client.handover.refusalOf(first) ?? { reason: 'malformed' };
-    if (refused.answer !== undefined)
-      this.#plane.sendToStream(client.handle, Buffer.from(refused.answer, 'latin1'), false);
-    this.#end(client, refused.reason, false);
+    if (refused.answer === undefined) {
+      this.#end(client, refused.reason, false);
+      return;
+    }
+    // An HTTP client may still be sending (a body): a lingering close keeps the answer whole.
+    this.#plane.sendToStream(client.handle, Buffer.from(refused.answer, 'latin1'), false);
+    this.#end(client, refused.reason, false, true);
   }
 
   /**
@@ -234,14 +238,20 @@ export class NativeStreams {
   }
 
   /**
-   * Ends a client once: frees its handle (closing the connection if still open) and tells the
-   * core, a turn later when the server asked for it (as a socket's 'close' event would).
+   * Ends a client once: frees its handle (closing the connection if still open, in a lingering
+   * close when it was answered) and tells the core, a turn later when the server asked for it
+   * (as a socket's 'close' event would).
    */
-  #end(client: NativeStreamClient, reason: StreamDropReason | undefined, later: boolean): void {
+  #end(
+    client: NativeStreamClient,
+    reason: StreamDropReason | undefined,
+    later: boolean,
+    linger = false,
+  ): void {
     if (!this.#byId.delete(client.id)) return;
     clearTimeout(client.idle);
     clearTimeout(client.firstFrame);
-    this.#plane.closeStream(client.handle);
+    this.#plane.closeStream(client.handle, linger);
     if (client.piped) return; // TURN was told when it was piped
     if (reason) client.handover.onDropped(reason);
     client.handover.onEnd();

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startProcess } from './proc.mjs';
 import { tcpAccepts, waitUntil } from './net.mjs';
-import { CLI_ENTRY, NGINX_BIN, WRK_BIN } from './servers.mjs';
+import { CLI_ENTRY, NGINX_BIN, NODE_FLAGS, WRK_BIN } from './servers.mjs';
 
 /** Proxies on CPU 0, everything else on the other CPUs, when taskset exists and CPUs ≥ 2. */
 export const PINNED = existsSync('/usr/bin/taskset') && os.availableParallelism() >= 2;
@@ -130,7 +130,15 @@ export function startNginx(dir, name, config, cpus, port) {
  * `workers` processes (`--workers`) pinned to `cpus`.
  */
 export function startOurProxy(dir, pki, port, upstreamPort, workers = 1, cpus = '0') {
-  const args = [CLI_ENTRY, 'proxy', '--listen', `127.0.0.1:${port}`, '--workers', String(workers)];
+  const args = [
+    ...NODE_FLAGS,
+    CLI_ENTRY,
+    'proxy',
+    '--listen',
+    `127.0.0.1:${port}`,
+    '--workers',
+    String(workers),
+  ];
   args.push('--cert', pki.cert, '--pkey', pki.key, '--allow-host', '127.0.0.1');
   args.push('--allow-port', String(upstreamPort), '--upstream-ca', pki.ca);
   args.push('--allow-private-upstream', '127.0.0.0/8');

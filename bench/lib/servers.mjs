@@ -19,9 +19,13 @@ export const WRK_BIN = process.env.WRK_BIN ?? '/usr/bin/wrk';
 export const CLI_ENTRY = path.join(REPO_ROOT, 'bin/cloudproxy.js');
 export const CLI_BUILT = path.join(REPO_ROOT, 'packages/cli/dist/main.js');
 
+/**
+ * Extra Node flags for our TURN servers and proxies (BENCH_NODE_FLAGS, e.g.
+ * `--cpu-prof --cpu-prof-dir=/tmp/p`).
+ */
+export const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+
 /** The long-term credentials every TURN benchmark uses. */
-/** Extra Node flags for our TURN servers (BENCH_NODE_FLAGS, e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`). */
-const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 export const TURN_USER = { name: 'bench', password: 'bench-password', realm: 'bench.cloudproxy' };
 
 /** Threads given to coturn (`--relay-threads`): the cores our native data plane uses. */

@@ -70,8 +70,3 @@ export function checkUint(name: string, value: number, max: number): void {
     throw new StunEncodeError(attributePlace(name), `value ${value} out of range 0..${max}`);
   }
 }
-
-/** A DataView over exactly the bytes of `bytes` (which may be a subarray). */
-export function viewOf(bytes: Uint8Array): DataView {
-  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}

@@ -2,7 +2,8 @@
  * ChannelData messages: the 4-byte-header framing TURN uses for channel traffic. RFC 8656 §12.4.
  * @module
  */
-import { padLength, viewOf } from './attribute.js';
+import { padLength } from './attribute.js';
+import { readU16, readU8, writeU16 } from './bytes.js';
 import {
   CHANNEL_DATA_HEADER_LENGTH,
   MAX_LEGACY_CHANNEL_NUMBER,
@@ -37,7 +38,7 @@ export function isChannelData(bytes: Uint8Array): boolean {
   if (bytes.length < CHANNEL_DATA_HEADER_LENGTH) {
     return false;
   }
-  const first = viewOf(bytes).getUint8(0);
+  const first = readU8(bytes, 0);
   return first >= MIN_FIRST_BYTE && first <= MAX_FIRST_BYTE;
 }
 
@@ -54,9 +55,8 @@ export function decodeChannelData(bytes: Uint8Array): ChannelData {
       `length ${bytes.length}, expected at least ${CHANNEL_DATA_HEADER_LENGTH}`,
     );
   }
-  const view = viewOf(bytes);
-  const channelNumber = view.getUint16(0);
-  const length = view.getUint16(2);
+  const channelNumber = readU16(bytes, 0);
+  const length = readU16(bytes, 2);
   if (!isChannelNumber(channelNumber)) {
     throw new StunDecodeError(
       'channel-data',
@@ -110,9 +110,8 @@ export function writeChannelDataHeader(
       `header at offset ${offset} does not fit in ${target.length} bytes`,
     );
   }
-  const view = viewOf(target);
-  view.setUint16(offset, channelNumber);
-  view.setUint16(offset + 2, length);
+  writeU16(target, offset, channelNumber);
+  writeU16(target, offset + 2, length);
 }
 
 /**

@@ -3,8 +3,9 @@
  * MESSAGE-INTEGRITY-SHA256 and FINGERPRINT.
  * @module
  */
-import { MAX_ATTRIBUTE_VALUE_LENGTH, attributePlace, padLength, viewOf } from './attribute.js';
+import { MAX_ATTRIBUTE_VALUE_LENGTH, attributePlace, padLength } from './attribute.js';
 import { attributeName } from './attributes/registry.js';
+import { writeU16, writeU32 } from './bytes.js';
 import {
   MESSAGE_INTEGRITY_SHA256_SIZE,
   MESSAGE_INTEGRITY_SIZE,
@@ -35,14 +36,18 @@ const LENGTH_OFFSET = 2;
  * Padding is zeroed explicitly so a reused buffer never leaks old bytes. RFC 8489 §14.
  */
 function writeAttribute(out: Uint8Array, offset: number, type: number, value: Uint8Array): number {
-  const view = viewOf(out);
-  view.setUint16(offset, type);
-  view.setUint16(offset + 2, value.length);
+  writeAttributeHeader(out, offset, type, value.length);
   const valueStart = offset + ATTRIBUTE_HEADER_LENGTH;
   out.set(value, valueStart);
   const end = valueStart + padLength(value.length);
   out.fill(0, valueStart + value.length, end);
   return end;
+}
+
+/** Writes an attribute's type and value length at `offset`. RFC 8489 §14. */
+function writeAttributeHeader(out: Uint8Array, offset: number, type: number, length: number): void {
+  writeU16(out, offset, type);
+  writeU16(out, offset + 2, length);
 }
 
 /** Size of an attribute on the wire: header plus padded value. */
@@ -74,31 +79,31 @@ function appendTrailer(
   spec: MessageSpec,
   crypto: StunCrypto | undefined,
 ): void {
-  const view = viewOf(out);
   let offset = start;
   // Each value covers the message up to its own attribute, with the length field already
   // counting that attribute. RFC 8489 §14.5, §14.6, §14.7.
   if (spec.integrityKey !== undefined) {
     const hashes = requireCrypto(crypto, 'MESSAGE-INTEGRITY');
-    view.setUint16(LENGTH_OFFSET, offset + wireSize(MESSAGE_INTEGRITY_SIZE) - HEADER_LENGTH);
+    writeU16(out, LENGTH_OFFSET, offset + wireSize(MESSAGE_INTEGRITY_SIZE) - HEADER_LENGTH);
     const digest = hashes.hmacSha1(spec.integrityKey, out.subarray(0, offset));
     checkDigest('MESSAGE-INTEGRITY', digest, MESSAGE_INTEGRITY_SIZE);
     offset = writeAttribute(out, offset, AttrType.MessageIntegrity, digest);
   }
   if (spec.integritySha256Key !== undefined) {
     const hashes = requireCrypto(crypto, 'MESSAGE-INTEGRITY-SHA256');
-    view.setUint16(LENGTH_OFFSET, offset + wireSize(MESSAGE_INTEGRITY_SHA256_SIZE) - HEADER_LENGTH);
+    writeU16(out, LENGTH_OFFSET, offset + wireSize(MESSAGE_INTEGRITY_SHA256_SIZE) - HEADER_LENGTH);
     const digest = hashes.hmacSha256(spec.integritySha256Key, out.subarray(0, offset));
     checkDigest('MESSAGE-INTEGRITY-SHA256', digest, MESSAGE_INTEGRITY_SHA256_SIZE);
     offset = writeAttribute(out, offset, AttrType.MessageIntegritySha256, digest);
   }
   if (spec.fingerprint === true) {
-    view.setUint16(LENGTH_OFFSET, offset + wireSize(FINGERPRINT_SIZE) - HEADER_LENGTH);
-    const value = new Uint8Array(FINGERPRINT_SIZE);
-    viewOf(value).setUint32(0, (crc32(out.subarray(0, offset)) ^ FINGERPRINT_XOR) >>> 0);
-    writeAttribute(out, offset, AttrType.Fingerprint, value);
+    writeU16(out, LENGTH_OFFSET, offset + wireSize(FINGERPRINT_SIZE) - HEADER_LENGTH);
+    const crc = crc32(out.subarray(0, offset));
+    // Written in place: a 4-byte value needs no padding and no buffer of its own.
+    writeAttributeHeader(out, offset, AttrType.Fingerprint, FINGERPRINT_SIZE);
+    writeU32(out, offset + ATTRIBUTE_HEADER_LENGTH, (crc ^ FINGERPRINT_XOR) >>> 0);
   }
-  view.setUint16(LENGTH_OFFSET, out.length - HEADER_LENGTH);
+  writeU16(out, LENGTH_OFFSET, out.length - HEADER_LENGTH);
 }
 
 /** Size of the integrity attributes and FINGERPRINT that `spec` asks for. */
@@ -156,9 +161,8 @@ export function encodeMessage(spec: MessageSpec, crypto?: StunCrypto): Uint8Arra
     throw new StunEncodeError('message', `length ${bodyLength}, max ${MAX_BODY_LENGTH}`);
   }
   const out = new Uint8Array(HEADER_LENGTH + bodyLength);
-  const view = viewOf(out);
-  view.setUint16(0, type);
-  view.setUint32(4, MAGIC_COOKIE);
+  writeU16(out, 0, type);
+  writeU32(out, 4, MAGIC_COOKIE);
   out.set(spec.transactionId, 8);
   let offset = HEADER_LENGTH;
   for (const { type: attrType, value } of encoded) {

@@ -2,7 +2,6 @@
  * Message integrity and fingerprint verification, and long-term credential keys.
  * @module
  */
-import { viewOf } from './attribute.js';
 import {
   ATTRIBUTE_HEADER_LENGTH,
   AttrType,
@@ -16,6 +15,7 @@ import {
   MESSAGE_INTEGRITY_SIZE,
   MIN_MESSAGE_INTEGRITY_SHA256_SIZE,
 } from './attributes/integrity.js';
+import { readU32, readU8, writeU16 } from './bytes.js';
 import { crc32 } from './crc32.js';
 import { StunEncodeError } from './errors.js';
 import type { StunMessage } from './message.js';
@@ -30,11 +30,10 @@ function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) {
     return false;
   }
-  const other = viewOf(b);
   let diff = 0;
-  a.forEach((byte, i) => {
-    diff |= byte ^ other.getUint8(i);
-  });
+  for (let i = 0; i < a.length; i++) {
+    diff |= readU8(a, i) ^ readU8(b, i);
+  }
   return diff === 0;
 }
 
@@ -46,7 +45,7 @@ function signedPrefix(msg: StunMessage, attribute: RawAttribute): Uint8Array {
   // A copy, never a view: the input may be a Node Buffer, whose slice() does not copy.
   const prefix = new Uint8Array(msg.raw.subarray(0, attribute.offset));
   const end = attribute.offset + ATTRIBUTE_HEADER_LENGTH + attribute.value.length;
-  viewOf(prefix).setUint16(LENGTH_OFFSET, end - HEADER_LENGTH);
+  writeU16(prefix, LENGTH_OFFSET, end - HEADER_LENGTH);
   return prefix;
 }
 
@@ -106,7 +105,7 @@ export function verifyFingerprint(msg: StunMessage): boolean | undefined {
   }
   // decodeMessage guarantees FINGERPRINT is last, so the length field already counts it.
   const expected = (crc32(msg.raw.subarray(0, attribute.offset)) ^ FINGERPRINT_XOR) >>> 0;
-  return viewOf(attribute.value).getUint32(0) === expected;
+  return readU32(attribute.value, 0) === expected;
 }
 
 /**

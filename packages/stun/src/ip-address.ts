@@ -2,7 +2,7 @@
  * IP address text ⇄ bytes: dotted IPv4 and canonical RFC 5952 IPv6 text.
  * @module
  */
-import { viewOf } from './attribute.js';
+import { readU16, writeU16 } from './bytes.js';
 
 /** Size of an IPv4 address in bytes. RFC 8489 §14.1. */
 export const IPV4_LENGTH = 4;
@@ -10,7 +10,9 @@ export const IPV4_LENGTH = 4;
 export const IPV6_LENGTH = 16;
 
 const IPV6_GROUPS = 8;
-const IPV4_OCTET = /^(?:0|[1-9][0-9]{0,2})$/;
+const DOT = 0x2e;
+const DIGIT_0 = 0x30;
+const DIGIT_9 = 0x39;
 const IPV6_GROUP = /^[0-9a-fA-F]{1,4}$/;
 /** Offset of the embedded IPv4 address in an IPv4-mapped IPv6 address. */
 const MAPPED_IPV4_OFFSET = 12;
@@ -60,10 +62,9 @@ export function formatIpv6(bytes: Uint8Array): string {
   if (isIpv4Mapped(bytes)) {
     return `::ffff:${formatIpv4(bytes.subarray(MAPPED_IPV4_OFFSET))}`;
   }
-  const view = viewOf(bytes);
   const groups: number[] = [];
   for (let i = 0; i < IPV6_GROUPS; i++) {
-    groups.push(view.getUint16(2 * i));
+    groups.push(readU16(bytes, 2 * i));
   }
   const run = longestZeroRun(groups);
   const hex = (g: number): string => g.toString(16);
@@ -78,19 +79,42 @@ export function formatIpv6(bytes: Uint8Array): string {
   return `${head}::${tail}`;
 }
 
+/**
+ * Parses dotted-decimal IPv4: exactly four parts of 1 to 3 ASCII digits, each 0..255 and
+ * without leading zeros. One pass over the characters: no split, regex or per-part strings,
+ * as this runs for every address a TURN server encodes.
+ */
 function parseIpv4(text: string): Uint8Array | undefined {
-  const parts = text.split('.');
-  if (parts.length !== IPV4_LENGTH) {
-    return undefined;
-  }
   const out = new Uint8Array(IPV4_LENGTH);
-  for (const [i, part] of parts.entries()) {
-    const value = Number(part);
-    if (!IPV4_OCTET.test(part) || value > 0xff) {
+  let part = 0;
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === DOT) {
+      if (digits === 0 || part === IPV4_LENGTH - 1) {
+        return undefined; // an empty part, or a fifth one
+      }
+      out[part++] = value;
+      value = 0;
+      digits = 0;
+    } else if (c >= DIGIT_0 && c <= DIGIT_9) {
+      if (digits > 0 && value === 0) {
+        return undefined; // a leading zero, as in `01`
+      }
+      value = value * 10 + (c - DIGIT_0);
+      if (value > 0xff) {
+        return undefined;
+      }
+      digits++;
+    } else {
       return undefined;
     }
-    out[i] = value;
   }
+  if (digits === 0 || part !== IPV4_LENGTH - 1) {
+    return undefined;
+  }
+  out[part] = value;
   return out;
 }
 
@@ -120,9 +144,8 @@ function expandEmbeddedIpv4(text: string): string | undefined {
   if (v4 === undefined) {
     return undefined;
   }
-  const view = viewOf(v4);
-  const hi = view.getUint16(0).toString(16);
-  const lo = view.getUint16(2).toString(16);
+  const hi = readU16(v4, 0).toString(16);
+  const lo = readU16(v4, 2).toString(16);
   return `${text.slice(0, lastColon + 1)}${hi}:${lo}`;
 }
 
@@ -147,13 +170,12 @@ function parseIpv6(text: string): Uint8Array | undefined {
     return undefined;
   }
   const out = new Uint8Array(IPV6_LENGTH);
-  const view = viewOf(out);
   head.forEach((g, i) => {
-    view.setUint16(2 * i, g);
+    writeU16(out, 2 * i, g);
   });
   const tailStart = IPV6_GROUPS - tail.length;
   tail.forEach((g, i) => {
-    view.setUint16(2 * (tailStart + i), g);
+    writeU16(out, 2 * (tailStart + i), g);
   });
   return out;
 }

@@ -8,6 +8,9 @@ import { StunEncodeError } from './errors.js';
 /** Largest method number (12 bits). RFC 8489 §5. */
 export const MAX_METHOD = 0xfff;
 
+/** The valid class values, listed once rather than on every encode. */
+const MESSAGE_CLASSES: readonly number[] = Object.values(MessageClass);
+
 /** A message type split into method and class. */
 export interface MessageType {
   readonly method: number;
@@ -23,7 +26,7 @@ export function encodeMessageType(method: number, messageClass: MessageClass): n
   if (!Number.isInteger(method) || method < 0 || method > MAX_METHOD) {
     throw new StunEncodeError('header', `method ${method} out of range 0..0xfff`);
   }
-  if (!Object.values(MessageClass).includes(messageClass)) {
+  if (!MESSAGE_CLASSES.includes(messageClass)) {
     throw new StunEncodeError('header', `unknown message class ${String(messageClass)}`);
   }
   return (

@@ -153,6 +153,22 @@ describe('StunMessage attributes', () => {
     expect(msg.transactionKey).toBe(msg.transactionKey);
   });
 
+  it('writes every byte value of the transaction key as two hex digits', () => {
+    const bytes = VALID.slice();
+    bytes.set([0x00, 0x0f, 0x10, 0x7f, 0x80, 0x9a, 0xa0, 0xbc, 0xde, 0xf0, 0xfe, 0xff], 8);
+    expect(decodeMessage(bytes).transactionKey).toBe('000f107f809aa0bcdef0feff');
+  });
+
+  it('decodes a message that is a subarray at a non-zero offset of a larger buffer', () => {
+    const buffer = new Uint8Array(VALID.length + 10).fill(0xff);
+    buffer.set(VALID, 7);
+    const msg = decodeMessage(buffer.subarray(7, 7 + VALID.length));
+    expect(msg.method).toBe(Method.Allocate);
+    expect(msg.transactionKey).toBe('0102030405060708090a0b0c');
+    expect(msg.get(lifetime)).toBe(600);
+    expect(msg.get(software)).toBe('abc');
+  });
+
   it('collects unknown comprehension-required types in order, without duplicates', () => {
     const msg = decodeMessage(
       build([

@@ -2,8 +2,9 @@
  * STUN message decoding: header checks, the attribute walk and the lazily decoded StunMessage.
  * @module
  */
-import { padLength, viewOf } from './attribute.js';
+import { padLength } from './attribute.js';
 import { ATTRIBUTE_CODECS, attributeName } from './attributes/registry.js';
+import { readU16, readU32 } from './bytes.js';
 import {
   ATTRIBUTE_HEADER_LENGTH,
   AttrType,
@@ -115,11 +116,23 @@ export class StunMessage implements CodecContext {
 
   /** The transaction ID as 24 lowercase hex digits: a key for transaction maps. */
   get transactionKey(): string {
-    this.#transactionKey ??= Array.from(this.transactionId, (b) =>
-      b.toString(16).padStart(2, '0'),
-    ).join('');
+    this.#transactionKey ??= hexKey(this.transactionId);
     return this.#transactionKey;
   }
+}
+
+/** Two lowercase hex digits for each byte value. */
+const HEX_BYTES: readonly string[] = Array.from({ length: 256 }, (_, b) =>
+  b.toString(16).padStart(2, '0'),
+);
+
+/** `bytes` as lowercase hex, without a per-byte array or padStart. */
+function hexKey(bytes: Uint8Array): string {
+  let key = '';
+  for (const byte of bytes) {
+    key += HEX_BYTES[byte] ?? '';
+  }
+  return key;
 }
 
 /**
@@ -130,14 +143,20 @@ export function readMessageHeader(bytes: Uint8Array): MessageHeader | undefined 
   if (bytes.length < HEADER_LENGTH) {
     return undefined;
   }
-  const view = viewOf(bytes);
-  const type = view.getUint16(0);
-  if ((type & TOP_BITS_MASK) !== 0 || view.getUint32(4) !== MAGIC_COOKIE) {
+  const type = readU16(bytes, 0);
+  if ((type & TOP_BITS_MASK) !== 0 || readU32(bytes, 4) !== MAGIC_COOKIE) {
     return undefined;
   }
+  return headerOf(bytes, type, readU16(bytes, 2));
+}
+
+/** The header fields, built directly (no intermediate MessageType object spread into it). */
+function headerOf(bytes: Uint8Array, type: number, length: number): MessageHeader {
+  const { method, messageClass } = decodeMessageType(type);
   return {
-    ...decodeMessageType(type),
-    length: view.getUint16(2),
+    method,
+    messageClass,
+    length,
     transactionId: bytes.subarray(
       TRANSACTION_ID_OFFSET,
       TRANSACTION_ID_OFFSET + TRANSACTION_ID_LENGTH,
@@ -161,10 +180,9 @@ function checkHeader(bytes: Uint8Array): MessageHeader {
       `length ${bytes.length}, expected at least ${HEADER_LENGTH}`,
     );
   }
-  const view = viewOf(bytes);
-  const type = view.getUint16(0);
-  const length = view.getUint16(2);
-  const cookie = view.getUint32(4);
+  const type = readU16(bytes, 0);
+  const length = readU16(bytes, 2);
+  const cookie = readU32(bytes, 4);
   if ((type & TOP_BITS_MASK) !== 0) {
     throw new StunDecodeError('header', `message type 0x${hex(type, 4)} has a top bit set`);
   }
@@ -180,14 +198,7 @@ function checkHeader(bytes: Uint8Array): MessageHeader {
   if (cookie !== MAGIC_COOKIE) {
     throw new StunDecodeError('header', `magic cookie 0x${hex(cookie, 8)}, expected 0x2112a442`);
   }
-  return {
-    ...decodeMessageType(type),
-    length,
-    transactionId: bytes.subarray(
-      TRANSACTION_ID_OFFSET,
-      TRANSACTION_ID_OFFSET + TRANSACTION_ID_LENGTH,
-    ),
-  };
+  return headerOf(bytes, type, length);
 }
 
 function hex(value: number, digits: number): string {
@@ -231,15 +242,14 @@ interface AttributeWalk {
 
 /** Walks the attributes after the header, checking each header and padded value fits. */
 function walkAttributes(bytes: Uint8Array): AttributeWalk {
-  const view = viewOf(bytes);
   const walk: AttributeWalk = { attributes: [], unknownRequired: [] };
   let state: WalkState = 'open';
   let fingerprintSeen = false;
   let offset = HEADER_LENGTH;
   // The total length is a multiple of 4, so an attribute header always fits.
   while (offset < bytes.length) {
-    const type = view.getUint16(offset);
-    const length = view.getUint16(offset + 2);
+    const type = readU16(bytes, offset);
+    const length = readU16(bytes, offset + 2);
     const valueStart = offset + ATTRIBUTE_HEADER_LENGTH;
     if (fingerprintSeen) {
       throw new StunDecodeError(

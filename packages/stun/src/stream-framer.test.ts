@@ -171,6 +171,22 @@ describe('StreamFramer', () => {
     expect(frames).toHaveLength(1);
   });
 
+  it('reads frame headers at their offset inside a chunk that is itself a subarray', () => {
+    // Filler 0x80 (first bits 10) around the chunk: a header read from the wrong place fails.
+    const buffer = new Uint8Array(STREAM.length + 20).fill(0x80);
+    buffer.set(STREAM, 11);
+    const { framer, frames } = collect();
+    framer.push(buffer.subarray(11, 11 + STREAM.length));
+    expect(frames).toEqual(EXPECTED);
+
+    const bad = Uint8Array.of(...CD_EMPTY, 0, 1, 0, 0, 1, 2, 3, 4, 0x80, 0x80);
+    const failing = collect();
+    expect(() => {
+      failing.framer.push(bad.subarray(0, bad.length - 2));
+    }).toThrow('stream: magic cookie 0x01020304, expected 0x2112a442');
+    expect(failing.frames).toHaveLength(1);
+  });
+
   it('does not judge a STUN header before its magic cookie has arrived', () => {
     const { framer, frames } = collect();
     framer.push(STUN.subarray(0, 7));

@@ -2,7 +2,8 @@
  * StreamFramer: splits a TCP/TLS byte stream into STUN messages and ChannelData frames.
  * @module
  */
-import { padLength, viewOf } from './attribute.js';
+import { padLength } from './attribute.js';
+import { readU16, readU32, readU8 } from './bytes.js';
 import {
   CHANNEL_DATA_HEADER_LENGTH,
   HEADER_LENGTH,
@@ -121,17 +122,26 @@ export class StreamFramer {
 
   /** Classifies the frame at the head of the stream, or returns undefined until enough bytes arrive. */
   #nextFrame(): FrameInfo | undefined {
-    const head = this.#peek();
-    if (head === undefined) {
-      return undefined;
+    const chunk = this.#chunks[0];
+    // Usually the first chunk holds the whole peek: classify the frame in place, without a copy.
+    if (chunk !== undefined && chunk.length - this.#headOffset >= PEEK_LENGTH) {
+      return this.#classify(chunk, this.#headOffset);
     }
-    const view = viewOf(head);
-    const first = view.getUint16(0);
-    const length = view.getUint16(2);
-    const kind = view.getUint8(0) >> KIND_SHIFT;
+    const head = this.#peek();
+    return head === undefined ? undefined : this.#classify(head, 0);
+  }
+
+  /**
+   * Classifies the frame whose first bytes are at `head[at..]`: PEEK_LENGTH of them, or only
+   * CHANNEL_DATA_HEADER_LENGTH if they start ChannelData.
+   */
+  #classify(head: Uint8Array, at: number): FrameInfo {
+    const first = readU16(head, at);
+    const length = readU16(head, at + 2);
+    const kind = readU8(head, at) >> KIND_SHIFT;
     let frame: FrameInfo;
     if (kind === KIND_STUN) {
-      frame = this.#stunFrame(view, length);
+      frame = this.#stunFrame(head, at, length);
     } else if (kind === KIND_CHANNEL_DATA) {
       const padded = padLength(length);
       frame = {
@@ -148,11 +158,11 @@ export class StreamFramer {
     return frame;
   }
 
-  #stunFrame(view: DataView, length: number): FrameInfo {
+  #stunFrame(head: Uint8Array, at: number, length: number): FrameInfo {
     if (length % 4 !== 0) {
       this.#fail(`stun message length ${length} is not a multiple of 4`);
     }
-    const cookie = view.getUint32(4);
+    const cookie = readU32(head, at + 4);
     if (cookie !== MAGIC_COOKIE) {
       this.#fail(`magic cookie 0x${cookie.toString(16).padStart(8, '0')}, expected 0x2112a442`);
     }
@@ -177,7 +187,7 @@ export class StreamFramer {
   /** With 4..7 bytes buffered, only a ChannelData header can be classified. */
   #peekShort(): Uint8Array | undefined {
     this.#copyOut(this.#peekBuffer, CHANNEL_DATA_HEADER_LENGTH);
-    const kind = viewOf(this.#peekBuffer).getUint8(0) >> KIND_SHIFT;
+    const kind = readU8(this.#peekBuffer, 0) >> KIND_SHIFT;
     return kind === KIND_STUN ? undefined : this.#peekBuffer;
   }
 

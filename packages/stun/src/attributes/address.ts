@@ -3,7 +3,8 @@
  * the RFC 5780 RESPONSE-ORIGIN and OTHER-ADDRESS.
  * @module
  */
-import { attributePlace, checkSize, checkUint, viewOf } from '../attribute.js';
+import { attributePlace, checkSize, checkUint } from '../attribute.js';
+import { readU16, readU8, writeU16 } from '../bytes.js';
 import { AddressFamily, AttrType, MAGIC_COOKIE } from '../constants.js';
 import { StunDecodeError, StunEncodeError } from '../errors.js';
 import {
@@ -20,22 +21,17 @@ import type { AttributeCodec, CodecContext, TransportAddress } from '../types.js
 const ADDRESS_HEADER_SIZE = 4;
 const MAX_PORT = 0xffff;
 const IPV4_MAPPED_OFFSET = 12;
+const COOKIE_SIZE = 4;
 
-/** The 16-byte XOR key: magic cookie followed by the transaction ID. RFC 8489 §14.2. */
-function xorKey(ctx: CodecContext): DataView {
-  const key = new Uint8Array(IPV6_LENGTH);
-  key.set(ctx.transactionId.subarray(0, IPV6_LENGTH - 4), 4);
-  const view = viewOf(key);
-  view.setUint32(0, MAGIC_COOKIE);
-  return view;
-}
-
-/** XORs `bytes` in place with the first bytes of the cookie/transaction-ID key. */
-function applyXor(bytes: Uint8Array, ctx: CodecContext): void {
-  const key = xorKey(ctx);
-  bytes.forEach((b, i) => {
-    bytes[i] = b ^ key.getUint8(i);
-  });
+/**
+ * Byte `i` (0..15) of the 16-byte XOR key: the magic cookie followed by the first 12 bytes of
+ * the transaction ID. Computed per byte, so no key array is built per address. RFC 8489 §14.2.
+ */
+function xorKeyByte(ctx: CodecContext, i: number): number {
+  if (i < COOKIE_SIZE) {
+    return (MAGIC_COOKIE >>> (8 * (COOKIE_SIZE - 1 - i))) & 0xff;
+  }
+  return ctx.transactionId[i - COOKIE_SIZE] ?? 0;
 }
 
 /** Converts address text to the wire bytes for `family`, or throws StunEncodeError. */
@@ -66,12 +62,11 @@ function encodeAddress(
   checkUint(name, value.port, MAX_PORT);
   const address = addressBytes(name, value);
   const out = new Uint8Array(ADDRESS_HEADER_SIZE + address.length);
-  const view = viewOf(out);
-  view.setUint8(1, value.family === 4 ? AddressFamily.IPv4 : AddressFamily.IPv6);
-  view.setUint16(2, xor ? value.port ^ (MAGIC_COOKIE >>> 16) : value.port);
-  out.set(address, ADDRESS_HEADER_SIZE);
-  if (xor) {
-    applyXor(out.subarray(ADDRESS_HEADER_SIZE), ctx);
+  out[1] = value.family === 4 ? AddressFamily.IPv4 : AddressFamily.IPv6;
+  writeU16(out, 2, xor ? value.port ^ (MAGIC_COOKIE >>> 16) : value.port);
+  for (let i = 0; i < address.length; i++) {
+    const byte = readU8(address, i);
+    out[ADDRESS_HEADER_SIZE + i] = xor ? byte ^ xorKeyByte(ctx, i) : byte;
   }
   return out;
 }
@@ -85,8 +80,7 @@ function decodeAddress(
   if (bytes.length < ADDRESS_HEADER_SIZE) {
     throw new StunDecodeError(attributePlace(name), `length ${bytes.length}, expected 8 or 20`);
   }
-  const view = viewOf(bytes);
-  const familyByte = view.getUint8(1);
+  const familyByte = readU8(bytes, 1);
   let family: 4 | 6;
   if (familyByte === AddressFamily.IPv4) {
     family = 4;
@@ -98,10 +92,11 @@ function decodeAddress(
   }
   const addressLength = family === 4 ? IPV4_LENGTH : IPV6_LENGTH;
   checkSize(name, bytes.length, ADDRESS_HEADER_SIZE + addressLength);
-  const port = view.getUint16(2);
-  const address = new Uint8Array(bytes.subarray(ADDRESS_HEADER_SIZE)); // a copy: XOR is applied in place
-  if (xor) {
-    applyXor(address, ctx);
+  const port = readU16(bytes, 2);
+  const address = new Uint8Array(addressLength); // a copy, never a view: XOR is applied to it
+  for (let i = 0; i < addressLength; i++) {
+    const byte = readU8(bytes, ADDRESS_HEADER_SIZE + i);
+    address[i] = xor ? byte ^ xorKeyByte(ctx, i) : byte;
   }
   return {
     family,

@@ -2,7 +2,8 @@
  * Credential attributes: USERHASH, ACCESS-TOKEN, PASSWORD-ALGORITHM and PASSWORD-ALGORITHMS.
  * @module
  */
-import { attributePlace, checkEncodeOverflow, checkUint, padLength, viewOf } from '../attribute.js';
+import { attributePlace, checkEncodeOverflow, checkUint, padLength } from '../attribute.js';
+import { readU16, writeU16 } from '../bytes.js';
 import { AttrType } from '../constants.js';
 import { StunDecodeError } from '../errors.js';
 import type { AttributeCodec, PasswordAlgorithmValue } from '../types.js';
@@ -28,12 +29,11 @@ function entriesSize(values: readonly PasswordAlgorithmValue[]): number {
 function encodeEntries(name: string, values: readonly PasswordAlgorithmValue[]): Uint8Array {
   const out = new Uint8Array(entriesSize(values));
   checkEncodeOverflow(name, out.length, UINT16_MAX);
-  const view = viewOf(out);
   let offset = 0;
   for (const value of values) {
     checkUint(name, value.algorithm, UINT16_MAX);
-    view.setUint16(offset, value.algorithm);
-    view.setUint16(offset + 2, value.parameters.length);
+    writeU16(out, offset, value.algorithm);
+    writeU16(out, offset + 2, value.parameters.length);
     out.set(value.parameters, offset + ALGORITHM_HEADER_SIZE);
     // The fresh buffer is zeroed; padding stays explicit in the size arithmetic above.
     offset += ALGORITHM_HEADER_SIZE + padLength(value.parameters.length);
@@ -46,7 +46,6 @@ function encodeEntries(name: string, values: readonly PasswordAlgorithmValue[]):
  * padding may be left to the attribute padding instead (both forms are seen on the wire).
  */
 function decodeEntries(name: string, bytes: Uint8Array): PasswordAlgorithmValue[] {
-  const view = viewOf(bytes);
   const entries: PasswordAlgorithmValue[] = [];
   let offset = 0;
   while (offset < bytes.length) {
@@ -56,8 +55,8 @@ function decodeEntries(name: string, bytes: Uint8Array): PasswordAlgorithmValue[
         `truncated algorithm entry at offset ${offset} of ${bytes.length}`,
       );
     }
-    const algorithm = view.getUint16(offset);
-    const paramsLength = view.getUint16(offset + 2);
+    const algorithm = readU16(bytes, offset);
+    const paramsLength = readU16(bytes, offset + 2);
     const start = offset + ALGORITHM_HEADER_SIZE;
     if (start + paramsLength > bytes.length) {
       throw new StunDecodeError(

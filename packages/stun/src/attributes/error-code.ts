@@ -2,13 +2,8 @@
  * ERROR-CODE and ADDRESS-ERROR-CODE: a 3-digit code plus a UTF-8 reason phrase.
  * @module
  */
-import {
-  attributePlace,
-  checkEncodeOverflow,
-  checkOverflow,
-  checkUint,
-  viewOf,
-} from '../attribute.js';
+import { attributePlace, checkEncodeOverflow, checkOverflow, checkUint } from '../attribute.js';
+import { readU8 } from '../bytes.js';
 import { AttrType } from '../constants.js';
 import { StunDecodeError, StunEncodeError } from '../errors.js';
 import type { AddressErrorCodeValue, AttributeCodec, ErrorCodeValue } from '../types.js';
@@ -48,9 +43,8 @@ function decodeCode(name: string, bytes: Uint8Array): ErrorCodeValue & { first: 
       `length ${bytes.length}, expected at least ${CODE_HEADER_SIZE}`,
     );
   }
-  const view = viewOf(bytes);
-  const errorClass = view.getUint8(2) & CLASS_MASK;
-  const number = view.getUint8(3);
+  const errorClass = readU8(bytes, 2) & CLASS_MASK;
+  const number = readU8(bytes, 3);
   if (errorClass < 3 || errorClass > 6 || number > 99) {
     throw new StunDecodeError(
       attributePlace(name),
@@ -59,7 +53,7 @@ function decodeCode(name: string, bytes: Uint8Array): ErrorCodeValue & { first: 
   }
   checkOverflow(name, bytes.length - CODE_HEADER_SIZE, MAX_TEXT_BYTES);
   const reason = decodeUtf8(attributePlace(name), bytes.subarray(CODE_HEADER_SIZE));
-  return { first: view.getUint8(0), code: errorClass * 100 + number, reason };
+  return { first: readU8(bytes, 0), code: errorClass * 100 + number, reason };
 }
 
 const ERROR_CODE = 'ERROR-CODE';

@@ -3,7 +3,8 @@
  * (RESPONSE-ORIGIN and OTHER-ADDRESS are in address.ts.)
  * @module
  */
-import { checkSize, viewOf } from '../attribute.js';
+import { checkSize } from '../attribute.js';
+import { readU32, writeU32 } from '../bytes.js';
 import { AttrType } from '../constants.js';
 import type { AttributeCodec, ChangeRequestValue } from '../types.js';
 import { bytesAttribute, paddedUint16Attribute, uint32Attribute } from './primitives.js';
@@ -20,15 +21,12 @@ export const changeRequest: AttributeCodec<ChangeRequestValue> = {
   name: 'CHANGE-REQUEST',
   encode(value) {
     const out = new Uint8Array(CHANGE_REQUEST_SIZE);
-    viewOf(out).setUint32(
-      0,
-      (value.changeIp ? CHANGE_IP : 0) | (value.changePort ? CHANGE_PORT : 0),
-    );
+    writeU32(out, 0, (value.changeIp ? CHANGE_IP : 0) | (value.changePort ? CHANGE_PORT : 0));
     return out;
   },
   decode(bytes) {
     checkSize('CHANGE-REQUEST', bytes.length, CHANGE_REQUEST_SIZE);
-    const flags = viewOf(bytes).getUint32(0);
+    const flags = readU32(bytes, 0);
     return { changeIp: (flags & CHANGE_IP) !== 0, changePort: (flags & CHANGE_PORT) !== 0 };
   },
 };

@@ -8,8 +8,8 @@ import {
   checkOverflow,
   checkSize,
   checkUint,
-  viewOf,
 } from '../attribute.js';
+import { readU16, readU32, readU8, writeU16, writeU32 } from '../bytes.js';
 import { StunDecodeError, StunEncodeError } from '../errors.js';
 import type { AttributeCodec } from '../types.js';
 import { decodeUtf8, encodeUtf8 } from '../utf8.js';
@@ -30,17 +30,20 @@ export function uint32Attribute(type: number, name: string): AttributeCodec<numb
     encode(value) {
       checkUint(name, value, UINT32_MAX);
       const out = new Uint8Array(WORD_SIZE);
-      viewOf(out).setUint32(0, value);
+      writeU32(out, 0, value);
       return out;
     },
     decode(bytes) {
       checkSize(name, bytes.length, WORD_SIZE);
-      return viewOf(bytes).getUint32(0);
+      return readU32(bytes, 0);
     },
   };
 }
 
-/** A codec for a 64-bit unsigned integer value as a bigint (ICE-CONTROLLED, ICE-CONTROLLING). */
+/**
+ * A codec for a 64-bit unsigned integer value as a bigint (ICE-CONTROLLED, ICE-CONTROLLING).
+ * ICE-only and off the TURN hot path, so it keeps DataView's bigint accessors.
+ */
 export function uint64Attribute(type: number, name: string): AttributeCodec<bigint> {
   return {
     type,
@@ -50,12 +53,12 @@ export function uint64Attribute(type: number, name: string): AttributeCodec<bigi
         throw new StunEncodeError(attributePlace(name), `value ${value} out of range 0..2^64-1`);
       }
       const out = new Uint8Array(UINT64_SIZE);
-      viewOf(out).setBigUint64(0, value);
+      new DataView(out.buffer, out.byteOffset, out.byteLength).setBigUint64(0, value);
       return out;
     },
     decode(bytes) {
       checkSize(name, bytes.length, UINT64_SIZE);
-      return viewOf(bytes).getBigUint64(0);
+      return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(0);
     },
   };
 }
@@ -73,7 +76,7 @@ export function paddedUint8Attribute(type: number, name: string): AttributeCodec
     },
     decode(bytes) {
       checkSize(name, bytes.length, WORD_SIZE);
-      return viewOf(bytes).getUint8(0);
+      return readU8(bytes, 0);
     },
   };
 }
@@ -86,12 +89,12 @@ export function paddedUint16Attribute(type: number, name: string): AttributeCode
     encode(value) {
       checkUint(name, value, UINT16_MAX);
       const out = new Uint8Array(WORD_SIZE);
-      viewOf(out).setUint16(0, value);
+      writeU16(out, 0, value);
       return out;
     },
     decode(bytes) {
       checkSize(name, bytes.length, WORD_SIZE);
-      return viewOf(bytes).getUint16(0);
+      return readU16(bytes, 0);
     },
   };
 }

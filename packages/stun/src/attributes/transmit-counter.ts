@@ -2,7 +2,8 @@
  * TRANSACTION_TRANSMIT_COUNTER: how many times a request and its response were sent.
  * @module
  */
-import { checkSize, checkUint, viewOf } from '../attribute.js';
+import { checkSize, checkUint } from '../attribute.js';
+import { readU8 } from '../bytes.js';
 import { AttrType } from '../constants.js';
 import type { AttributeCodec, TransmitCounterValue } from '../types.js';
 
@@ -21,7 +22,6 @@ export const transactionTransmitCounter: AttributeCodec<TransmitCounterValue> = 
   },
   decode(bytes) {
     checkSize(NAME, bytes.length, SIZE);
-    const view = viewOf(bytes);
-    return { request: view.getUint8(2), response: view.getUint8(3) };
+    return { request: readU8(bytes, 2), response: readU8(bytes, 3) };
   },
 };

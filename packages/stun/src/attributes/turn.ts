@@ -3,7 +3,8 @@
  * REQUESTED-TRANSPORT, DONT-FRAGMENT, RESERVATION-TOKEN, ICMP (RFC 8656) and CONNECTION-ID (RFC 6062).
  * @module
  */
-import { checkSize, checkUint, viewOf } from '../attribute.js';
+import { checkSize, checkUint } from '../attribute.js';
+import { readU32, readU8, writeU32 } from '../bytes.js';
 import { AttrType } from '../constants.js';
 import type { AttributeCodec, IcmpValue } from '../types.js';
 import {
@@ -57,7 +58,7 @@ export const evenPort: AttributeCodec<boolean> = {
   encode: (reserve) => Uint8Array.of(reserve ? EVEN_PORT_RESERVE_BIT : 0),
   decode(bytes) {
     checkSize('EVEN-PORT', bytes.length, EVEN_PORT_SIZE);
-    return (viewOf(bytes).getUint8(0) & EVEN_PORT_RESERVE_BIT) !== 0;
+    return (readU8(bytes, 0) & EVEN_PORT_RESERVE_BIT) !== 0;
   },
 };
 
@@ -84,16 +85,14 @@ export const icmp: AttributeCodec<IcmpValue> = {
     checkUint('ICMP', value.code, 0xff);
     checkUint('ICMP', value.errorData, 0xffffffff);
     const out = new Uint8Array(ICMP_SIZE);
-    const view = viewOf(out);
-    view.setUint8(2, value.type);
-    view.setUint8(3, value.code);
-    view.setUint32(4, value.errorData);
+    out[2] = value.type;
+    out[3] = value.code;
+    writeU32(out, 4, value.errorData);
     return out;
   },
   decode(bytes) {
     checkSize('ICMP', bytes.length, ICMP_SIZE);
-    const view = viewOf(bytes);
-    return { type: view.getUint8(2), code: view.getUint8(3), errorData: view.getUint32(4) };
+    return { type: readU8(bytes, 2), code: readU8(bytes, 3), errorData: readU32(bytes, 4) };
   },
 };
 

@@ -2,7 +2,8 @@
  * UNKNOWN-ATTRIBUTES: the attribute types a 420 response reports as not understood.
  * @module
  */
-import { attributePlace, checkEncodeOverflow, checkUint, viewOf } from '../attribute.js';
+import { attributePlace, checkEncodeOverflow, checkUint } from '../attribute.js';
+import { readU16, writeU16 } from '../bytes.js';
 import { AttrType } from '../constants.js';
 import { StunDecodeError } from '../errors.js';
 import type { AttributeCodec } from '../types.js';
@@ -21,10 +22,9 @@ export const unknownAttributes: AttributeCodec<number[]> = {
   encode(types) {
     const out = new Uint8Array(types.length * TYPE_SIZE);
     checkEncodeOverflow(NAME, out.length, UINT16_MAX);
-    const view = viewOf(out);
     types.forEach((type, i) => {
       checkUint(NAME, type, UINT16_MAX);
-      view.setUint16(i * TYPE_SIZE, type);
+      writeU16(out, i * TYPE_SIZE, type);
     });
     return out;
   },
@@ -32,10 +32,9 @@ export const unknownAttributes: AttributeCodec<number[]> = {
     if (bytes.length % TYPE_SIZE !== 0) {
       throw new StunDecodeError(attributePlace(NAME), `length ${bytes.length}, expected even`);
     }
-    const view = viewOf(bytes);
     const types: number[] = [];
     for (let offset = 0; offset < bytes.length; offset += TYPE_SIZE) {
-      types.push(view.getUint16(offset));
+      types.push(readU16(bytes, offset));
     }
     return types;
   },

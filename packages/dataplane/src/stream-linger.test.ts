@@ -105,6 +105,37 @@ function keepSending(client: Client, chunk: () => Buffer): { stop(): Promise<voi
 
 const lingering = (p: Plane): number => p.plane.stats().lingering;
 
+/** A TLS context of the test certificate on `p`. */
+function tlsContext(p: Plane): number {
+  return p.plane.tlsContext(readFileSync(cert.certFile), readFileSync(cert.keyFile), TLS12_CIPHERS);
+}
+
+/**
+ * While `client` (stream `id`, `seed` varies its bytes) keeps sending valid frames, queues a
+ * 300 KB answer and closes the stream with linger: the client must get the whole answer, then
+ * its end (`what`), with no reset, and the linger must be over after that.
+ */
+async function answerWhileSending(
+  p: Plane,
+  client: Client,
+  handle: number,
+  id: number,
+  seed: number,
+  what: string,
+): Promise<void> {
+  // Valid frames, passed up (no allocation): the stream stays open while they flow.
+  const sender = keepSending(client, () => channelData(0x4000, bytes(16 * 1024 - 4, seed)).wire);
+  await waitFor(() => framesOf(p.up, id).length > 8, 'frames up');
+  const answer = bytes(300_000, 40 + seed);
+  p.plane.sendToStream(handle, answer, false);
+  p.plane.closeStream(handle, true);
+  await waitFor(() => client.ended, what, 5000);
+  await sender.stop();
+  expect(client.errors).toEqual([]);
+  expect(client.received().equals(answer)).toBe(true);
+  await waitFor(() => lingering(p) === 0, 'the linger over');
+}
+
 describeNative('lingering close: the last words arrive', () => {
   it('closeStream with 4 MiB queued: a client that reads late gets all of it, then a FIN', async () => {
     const p = openPlane(1);
@@ -128,30 +159,13 @@ describeNative('lingering close: the last words arrive', () => {
       const p = openPlane(1);
       const id = 10 + round;
       const { client, handle } = await tcpClient(p, id);
-      // Valid frames, passed up (no allocation): the stream stays open while they flow.
-      const sender = keepSending(
-        client,
-        () => channelData(0x4000, bytes(16 * 1024 - 4, round)).wire,
-      );
-      await waitFor(() => framesOf(p.up, id).length > 8, 'frames up');
-      const answer = bytes(300_000, 40 + round);
-      p.plane.sendToStream(handle, answer, false);
-      p.plane.closeStream(handle, true);
-      await waitFor(() => client.ended, 'the FIN', 5000);
-      await sender.stop();
-      expect(client.errors).toEqual([]);
-      expect(client.received().equals(answer)).toBe(true);
-      await waitFor(() => lingering(p) === 0, 'the linger over');
+      await answerWhileSending(p, client, handle, id, round, 'the FIN');
     }
   });
 
   it('TLS: closeStream while the client sends: the answer, a close_notify, no reset', async () => {
     const p = openPlane(1);
-    const context = p.plane.tlsContext(
-      readFileSync(cert.certFile),
-      readFileSync(cert.keyFile),
-      TLS12_CIPHERS,
-    );
+    const context = tlsContext(p);
     for (const [i, version] of (['TLSv1.2', 'TLSv1.3'] as const).entries()) {
       const { raw, serverSide } = await server.connect();
       const handle = adopt(p.plane, serverSide, 0, 20 + i, EMPTY, context);
@@ -166,16 +180,7 @@ describeNative('lingering close: the last words arrive', () => {
       client.read();
       await new Promise((resolve) => socket.once('secureConnect', resolve));
       socket.write(stun(0x0001, 0)); // a TLS client's first frame must be STUN
-      const sender = keepSending(client, () => channelData(0x4000, bytes(16 * 1024 - 4, i)).wire);
-      await waitFor(() => framesOf(p.up, 20 + i).length > 8, 'frames up');
-      const answer = bytes(300_000, 60 + i);
-      p.plane.sendToStream(handle, answer, false);
-      p.plane.closeStream(handle, true);
-      await waitFor(() => client.ended, 'the close_notify', 5000);
-      await sender.stop();
-      expect(client.errors).toEqual([]);
-      expect(client.received().equals(answer)).toBe(true);
-      await waitFor(() => lingering(p) === 0, 'the linger over');
+      await answerWhileSending(p, client, handle, 20 + i, 20 + i, 'the close_notify');
     }
   });
 });
@@ -231,11 +236,7 @@ describeNative('lingering close: bounded', () => {
 
   it('a TLS stream closed before its handshake is closed at once, without lingering', async () => {
     const p = openPlane(1);
-    const context = p.plane.tlsContext(
-      readFileSync(cert.certFile),
-      readFileSync(cert.keyFile),
-      TLS12_CIPHERS,
-    );
+    const context = tlsContext(p);
     const { raw, serverSide } = await server.connect();
     const handle = adopt(p.plane, serverSide, 0, 1, EMPTY, context);
     const client = track(raw);

@@ -314,9 +314,9 @@ export class OnePortListener {
     const byAlpn = hello.alpn.includes('stun.turn');
     return native.accept(socket, remote, context, {
       onFirstFrame: () => this.#handlers.onRouted?.('turn', byAlpn ? 'alpn' : 'peek'),
-      // Node's TLS server reports a failed or timed-out handshake here too (tlsClientError).
-      onHandshakeFailed: () => {
-        this.#drop('tls-handshake');
+      // As Node's TLS server (tlsClientError) and #peek (nothing readable) report them.
+      onEndedEarly: (reason) => {
+        this.#drop(reason);
       },
       http: (first) => {
         // A client that asked for TURN by ALPN is refused as a TURN client (Node's path too).

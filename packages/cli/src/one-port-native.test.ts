@@ -448,18 +448,51 @@ describeNative('OnePortListener with the native data plane', () => {
     expect(malformed()).toBe(before.bad);
   });
 
-  it('closes a client without ALPN whose first bytes are neither TURN nor HTTP, as Node’s path does', async () => {
-    const garbage = Buffer.from('\x80\x01junk that is neither STUN nor HTTP', 'latin1');
-    const before = { adopted: adopted(), unknown: drops('unknown-bytes'), bad: malformed() };
-    const native = await exchange({}, garbage);
+  it.each([
+    ['top bits 10', Buffer.from('\x80\x01junk that is neither STUN nor HTTP', 'latin1')],
+    ['top bits 00, no magic cookie', Buffer.from('\x00\x01\x00\x04NOPE-no-cookie-here', 'latin1')],
+  ])(
+    'closes a client without ALPN whose first bytes (%s) are neither TURN nor HTTP, as Node’s path does',
+    async (_, garbage) => {
+      const before = { adopted: adopted(), unknown: drops('unknown-bytes'), bad: malformed() };
+      const native = await exchange({}, garbage);
+      expect(adopted()).toBe(before.adopted + 1);
+      await waitFor(() => drops('unknown-bytes') === before.unknown + 1, 'native unknown bytes');
+      // The same client on Node's path (an SNI name pinned to HTTP stays there).
+      const node = await exchange({ servername: 'web.test' }, garbage);
+      await waitFor(() => drops('unknown-bytes') === before.unknown + 2, 'Node unknown bytes');
+      expect(adopted()).toBe(before.adopted + 1);
+      expect(native.text).toBe(node.text);
+      expect(native.text).toBe('');
+      expect(malformed()).toBe(before.bad);
+    },
+  );
+
+  it('counts a client that leaves after its handshake, or in the middle of it, as Node’s path does', async () => {
+    await waitFor(() => server.gauges.tcpConnections() === 0, 'earlier connections closed');
+    const before = {
+      adopted: adopted(),
+      unknown: drops('unknown-bytes'),
+      handshakes: drops('tls-handshake'),
+      bad: malformed(),
+    };
+    // After the handshake, without a byte: on the native path, then on Node's (SNI web.test).
+    for (const [servername, n] of [
+      [undefined, 1],
+      ['web.test', 2],
+    ] as const) {
+      const socket = await connectTls({ servername });
+      socket.end();
+      await waitFor(() => drops('unknown-bytes') === before.unknown + n, `silent client ${n}`);
+    }
     expect(adopted()).toBe(before.adopted + 1);
-    await waitFor(() => drops('unknown-bytes') === before.unknown + 1, 'native unknown bytes');
-    // The same client on Node's path (an SNI name pinned to HTTP stays there).
-    const node = await exchange({ servername: 'web.test' }, garbage);
-    await waitFor(() => drops('unknown-bytes') === before.unknown + 2, 'Node unknown bytes');
-    expect(adopted()).toBe(before.adopted + 1);
-    expect(native.text).toBe(node.text);
-    expect(native.text).toBe('');
+    // The ClientHello handed to the addon, then FIN before the handshake is done.
+    const { closed } = await connectRaw(await clientHello());
+    await waitFor(() => adopted() === before.adopted + 2, 'handed to the addon');
+    open.at(-1)?.end();
+    await closed;
+    await waitFor(() => drops('tls-handshake') === before.handshakes + 1, 'half a handshake');
+    expect(drops('unknown-bytes')).toBe(before.unknown + 2);
     expect(malformed()).toBe(before.bad);
   });
 

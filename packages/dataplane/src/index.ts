@@ -75,10 +75,13 @@ export interface PassedUpPacket {
   /**
    * 'client': arrived on listening socket `id`; 'peer': arrived on the relay with id `id`;
    * 'stream': one frame (without padding) of the TCP or TLS client adopted with id `id`;
-   * 'stream-end': that client's connection ended on the worker (`data[0]` 1: bad framing, 2: TLS
-   * failure), and its handle waits for {@link DataPlane.closeStream};
+   * 'stream-end': that client's connection ended on the worker (`data[0]` 0: closed, 1: bad
+   * framing, 2: TLS failure, including a client gone before its handshake ended, 3: a TLS client
+   * gone after its handshake before its first bytes could be told: no STUN message's first 8
+   * bytes, no HTTP method), and its handle waits for
+   * {@link DataPlane.closeStream};
    * 'stream-refused': a TLS client's first decrypted bytes (up to 512) do not start a STUN
-   * message; the worker reads it no more, and it waits for an answer and closeStream, or for
+   * message (top bits 00, then the magic cookie at offset 4); the worker reads it no more, and it waits for an answer and closeStream, or for
    * {@link DataPlane.pipeStream} (a first record of fewer than 17 upper-case letters, which may
    * be the start of an HTTP method, waits for more first). Streams
    * have no address (zeros).

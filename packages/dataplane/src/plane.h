@@ -26,8 +26,12 @@ enum {
   /* A TLS client's first bytes are not STUN: they go up, reading stops (until pipeStream). */
   DP_UP_STREAM_REFUSED = 4,
 };
-/* Why a stream ended (the byte of a DP_UP_STREAM_END record). */
-enum { DP_END_CLOSED = 0, DP_END_MALFORMED = 1, DP_END_TLS = 2 };
+/*
+ * Why a stream ended (the byte of a DP_UP_STREAM_END record). A TLS client that goes before its
+ * handshake is done ends as DP_END_TLS (Node's TLS server reports it as a client error); one
+ * that goes after it before its first bytes could be told (STUN or HTTP) as DP_END_SILENT.
+ */
+enum { DP_END_CLOSED = 0, DP_END_MALFORMED = 1, DP_END_TLS = 2, DP_END_SILENT = 3 };
 #define DP_MAX_TLS_CONTEXTS 64
 
 struct dp_plane {

@@ -782,7 +782,7 @@ describeNative('piped HTTP: when pipeStream is undefined', () => {
     client.socket.end();
     await waitFor(() => endOf(p.up, 23) !== undefined, 'stream-end');
     expect(upOf(p.up, 23)).toEqual(['stream-end']);
-    expect([...endOf(p.up, 23)!.data]).toEqual([0]);
+    expect([...endOf(p.up, 23)!.data], 'gone before its first bytes could be told').toEqual([3]);
     expect(p.plane.pipeStream(handle)).toBeUndefined();
   });
 

@@ -592,6 +592,45 @@ describeNative('native TLS stream clients: refused first bytes', () => {
     expect(framesOf(p.up, 63)).toEqual([]);
   });
 
+  it('refuses first bytes with the top bits 00 but no magic cookie', async () => {
+    const p = openTlsPlane();
+    const { client } = await tlsAdopted(p, 1, 65);
+    const noCookie = Buffer.concat([Buffer.from([0, 1, 0, 4, 0xde, 0xad, 0xbe, 0xef]), bytes(16)]);
+    await write(client, noCookie);
+    await waitFor(() => refusedOf(p.up, 65).length > 0, 'stream-refused');
+    expect(refusedOf(p.up, 65)[0]!.data.toString('hex')).toBe(noCookie.toString('hex'));
+    expect(framesOf(p.up, 65)).toEqual([]);
+    expect(endOf(p.up, 65)).toBeUndefined();
+  });
+
+  it('waits for the magic cookie of a first STUN message that comes a few bytes at a time', async () => {
+    const p = openTlsPlane();
+    const { client } = await tlsAdopted(p, 0, 66);
+    const frame = stun(0x0001, 8);
+    for (const [from, to] of [
+      [0, 3],
+      [3, 6],
+      [6, 7],
+      [7, frame.length],
+    ] as const) {
+      await write(client, frame.subarray(from, to));
+      await delay(20);
+    }
+    await waitFor(() => framesOf(p.up, 66).length === 1, 'the frame');
+    expect(hex(framesOf(p.up, 66))).toEqual(hex([frame]));
+    expect(refusedOf(p.up, 66)).toEqual([]);
+    // The same start with a wrong byte in the cookie's second half is refused once it comes.
+    const other = await tlsAdopted(p, 1, 67);
+    const bad = Buffer.from(frame);
+    bad[7] = 0x43;
+    await write(other.client, bad.subarray(0, 6));
+    await delay(20);
+    expect(refusedOf(p.up, 67)).toEqual([]);
+    await write(other.client, bad.subarray(6));
+    await waitFor(() => refusedOf(p.up, 67).length > 0, 'stream-refused');
+    expect(refusedOf(p.up, 67)[0]!.data.toString('hex')).toBe(bad.toString('hex'));
+  });
+
   it('does not refuse a later HTTP-looking frame after a first STUN message', async () => {
     const p = openTlsPlane();
     const { client } = await tlsAdopted(p, 0, 64);
@@ -656,12 +695,36 @@ describeNative('native TLS stream clients: failures', () => {
     c.client.wire.raw.destroy();
     for (const id of [72, 73, 74]) {
       await waitFor(() => endOf(p.up, id) !== undefined, `stream-end of ${id}`);
-      expect([0, 2]).toContain(endOf(p.up, id)!.data[0]);
+      expect([...endOf(p.up, id)!.data], `the end of ${id}: a TLS failure`).toEqual([2]);
       expect(framesOf(p.up, id)).toEqual([]);
     }
     expect(await a.handshake).not.toBe('secure');
     expect(await b.handshake).not.toBe('secure');
   });
+
+  it.each(VERSIONS)(
+    '%s: a client gone after its handshake without a frame ends silent',
+    async (v) => {
+      const p = openTlsPlane();
+      // (a) close_notify and FIN right after the handshake; (b) the same after 5 bytes of STUN;
+      // (c) a reset after the handshake.
+      const a = await tlsAdopted(p, 0, 77, { maxVersion: v });
+      a.client.socket.end();
+      const b = await tlsAdopted(p, 1, 78, { maxVersion: v });
+      await write(b.client, stun(0x0001, 4).subarray(0, 5));
+      await delay(20);
+      b.client.socket.end();
+      const c = await tlsAdopted(p, 0, 79, { maxVersion: v });
+      await delay(20);
+      c.client.wire.raw.resetAndDestroy();
+      for (const id of [77, 78, 79]) {
+        await waitFor(() => endOf(p.up, id) !== undefined, `stream-end of ${id}`);
+        expect([...endOf(p.up, id)!.data], `the end of ${id}: silent`).toEqual([3]);
+        expect(framesOf(p.up, id)).toEqual([]);
+        expect(refusedOf(p.up, id)).toEqual([]);
+      }
+    },
+  );
 
   it.each(VERSIONS)('%s: ends the stream on bad framing after the handshake', async (v) => {
     const p = openTlsPlane();

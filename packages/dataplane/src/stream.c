@@ -240,6 +240,8 @@ static void last_words(struct dp_worker *w, struct dp_stream *s, int linger) {
 void dp_stream_end(struct dp_worker *w, int32_t slot, uint8_t why) {
   struct dp_stream *s = &w->streams[slot];
   if (s->fd < 0) return;
+  if (why == DP_END_CLOSED && s->ssl && !s->refused && !s->piped)
+    why = !dp_tls_ready(s) ? DP_END_TLS : !s->checked ? DP_END_SILENT : why;
   unwatch(w, s);
   close(s->fd);
   s->fd = -1;
@@ -416,6 +418,19 @@ static int maybe_method(const uint8_t *p, size_t n) {
   return 1;
 }
 
+/*
+ * Whether a TLS client's first plaintext starts a STUN message (top bits 00, the magic cookie at
+ * offset 4, RFC 8489 §5): 1 yes, 0 too short to tell, -1 no (refused, as the one-port listener's
+ * peek refuses it on Node's path).
+ */
+static int stun_start(const uint8_t *p, size_t n) {
+  static const uint8_t cookie[4] = {0x21, 0x12, 0xA4, 0x42};
+  if ((p[0] & 0xC0) != 0) return -1;
+  for (size_t i = 4; i < 8 && i < n; i++)
+    if (p[i] != cookie[i - 4]) return -1;
+  return n >= 8 ? 1 : 0;
+}
+
 /* Keeps the `n` bytes at the start of the scratch buffer as the stream's `part`; -1: no memory. */
 static int keep(struct dp_stream *s, const uint8_t *p, size_t n) {
   if (n > s->pcap) {
@@ -454,8 +469,8 @@ static int refuse(struct dp_worker *w, int32_t slot, size_t n, int rc) {
 /*
  * Decrypts what a TLS stream's SSL object holds (handshaking first) and splits the plaintext,
  * which lands in the scratch after the stream's partial frame, or writes it into the stream's
- * pipe; -1 when the stream stopped. The first plaintext must start a STUN message, as the
- * JavaScript path checks: otherwise it is refused (above). What OpenSSL wrote (handshake,
+ * pipe; -1 when the stream stopped. The first plaintext must start a STUN message (with its
+ * magic cookie, as the one-port listener's peek checks): otherwise it is refused (above). What OpenSSL wrote (handshake,
  * tickets, alerts) leaves at the end of the wake-up.
  */
 int dp_stream_drain_tls(struct dp_worker *w, int32_t slot, int64_t now) {
@@ -469,12 +484,20 @@ int dp_stream_drain_tls(struct dp_worker *w, int32_t slot, int64_t now) {
     /* OpenSSL's own output (handshake, tickets, alerts), or what waited for the handshake. */
     if (dp_tls_pending(s) || s->tlen) dp_stream_mark_dirty(w, slot);
     if (got > 0 && !s->checked) {
-      if ((w->sbuf[0] & 0xC0) != 0) {
+      int stun = stun_start(w->sbuf, have + got);
+      if (stun < 0) {
         if (refuse(w, slot, have + got, rc) < 0 || s->refused) return -1;
         if (have + got < DP_STREAM_READ) return 0; /* waiting for the rest of a method */
         continue;
       }
-      s->checked = 1;
+      if (stun > 0) {
+        s->checked = 1;
+      } else if (keep(s, w->sbuf, have + got) < 0) { /* a STUN start too short to tell: wait */
+        dp_stream_end(w, slot, DP_END_CLOSED);
+        return -1;
+      } else {
+        got = 0;
+      }
     }
     if (s->piped) {
       if (got > 0 && dp_pipe_take(w, slot, w->sbuf, got) < 0) return -1;

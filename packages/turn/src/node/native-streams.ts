@@ -52,16 +52,26 @@ export interface StreamHandover {
   /** Called once when the client's first frame arrives (it speaks TURN). */
   readonly onFirstFrame?: (() => void) | undefined;
   /**
-   * One-port listeners: called instead of `onDropped('malformed')` when a TLS client fails its
-   * handshake, or has not sent its first frame in time: the listener counts that as its own TLS
-   * failure, as it does when Node's TLS server reports one. (The addon does not say when the
-   * handshake ended, so a TLS failure just after it, before the first frame, counts here too.)
+   * One-port listeners: a TLS client that ended before its first frame, counted by the listener
+   * as its own drop, as on Node's path: 'tls-handshake' when its handshake failed, it left in the
+   * middle of it, or it sent no frame in time (Node's TLS server reports tlsClientError; the
+   * addon does not say when the handshake ended, so a silent client after it counts here too);
+   * 'unknown-bytes' when it closed after the handshake without a STUN message's first bytes (the
+   * listener's peek). Without it (a TURN port), the first counts as malformed, the second not.
    */
-  readonly onHandshakeFailed?: (() => void) | undefined;
+  readonly onEndedEarly?: ((reason: EarlyEnd) => void) | undefined;
 }
+
+/** How a one-port listener counts a TLS client that ended before its first frame. */
+export type EarlyEnd = 'tls-handshake' | 'unknown-bytes';
 
 /** Serves a piped HTTP client: a plain socket whose bytes the addon decrypts and encrypts. */
 export type HttpServe = (socket: net.Socket, remote: TransportAddress) => void;
+
+/** Why the addon ended a stream (`data[0]` of a 'stream-end' record). */
+const END_MALFORMED = 1;
+const END_TLS = 2;
+const END_SILENT = 3;
 
 /** A TLS client that has not sent its first frame by then is closed (handshake timeout). */
 const FIRST_FRAME_TIMEOUT_MS = 10_000;
@@ -146,10 +156,17 @@ export class NativeStreams {
     const client = this.#byId.get(packet.id);
     if (!client) return;
     if (packet.source === 'stream-end') {
-      // 1: bad framing; 2: a TLS failure (counted as Node's TLS server counts tlsClientError).
+      // 1: bad framing; 2: a TLS failure (counted as Node's TLS server counts tlsClientError);
+      // 3: gone after the handshake without a byte of STUN.
       const why = packet.data[0] ?? 0;
-      if (why === 2 && client.firstFrame) this.#handshakeFailed(client, false);
-      else this.#end(client, why > 0 ? 'malformed' : undefined, false);
+      if (why === END_TLS && client.firstFrame) this.#handshakeFailed(client, false);
+      else if (why === END_SILENT) this.#endedSilent(client);
+      else
+        this.#end(
+          client,
+          why === END_MALFORMED || why === END_TLS ? 'malformed' : undefined,
+          false,
+        );
       return;
     }
     if (client.firstFrame) {
@@ -166,9 +183,18 @@ export class NativeStreams {
    * one-port listener that handed it over when it asks to, else (a TURN port) as malformed.
    */
   #handshakeFailed(client: NativeStreamClient, later: boolean): void {
-    const failed = client.handover.onHandshakeFailed;
-    this.#end(client, failed ? undefined : 'malformed', later);
-    failed?.();
+    const early = client.handover.onEndedEarly;
+    this.#end(client, early ? undefined : 'malformed', later);
+    early?.('tls-handshake');
+  }
+
+  /**
+   * Ends a TLS client gone after its handshake without a frame: the one-port listener counts it
+   * as its peek would (nothing readable); a TURN port, as Node's path, does not count it.
+   */
+  #endedSilent(client: NativeStreamClient): void {
+    this.#end(client, undefined, false);
+    client.handover.onEndedEarly?.('unknown-bytes');
   }
 
   /**

@@ -46,9 +46,9 @@ export interface StreamConnectionsOptions {
 
 /**
  * What a one-port listener adds to a TLS handover (StreamHandover: `http`, `onFirstFrame`,
- * `onHandshakeFailed`).
+ * `onEndedEarly`).
  */
-export type PortHandover = Pick<StreamHandover, 'http' | 'onFirstFrame' | 'onHandshakeFailed'>;
+export type PortHandover = Pick<StreamHandover, 'http' | 'onFirstFrame' | 'onEndedEarly'>;
 
 /** StreamConnections owns the open TURN stream connections of one listener (or adopter). */
 export class StreamConnections {
@@ -222,7 +222,7 @@ export class StreamConnections {
       onEnd: () => this.#native.delete(client.key),
       http: port?.http,
       onFirstFrame: port?.onFirstFrame,
-      onHandshakeFailed: port?.onHandshakeFailed,
+      onEndedEarly: port?.onEndedEarly,
     });
     if (!close) {
       if (rest) socket.unshift(rest);

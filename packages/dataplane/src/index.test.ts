@@ -34,6 +34,58 @@ function socket(): Promise<dgram.Socket> {
   });
 }
 
+/** openPlane's plane (2 workers), with `gso: false`. */
+function openPlaneWithoutGso(): { plane: DataPlane; up: PassedUpPacket[] } {
+  const up: PassedUpPacket[] = [];
+  const plane = addon!.open({
+    threads: 2,
+    minPort: 40000,
+    maxPort: 60000,
+    gso: false,
+    onPacket: (p) => up.push({ ...p, data: Buffer.from(p.data) }),
+  });
+  cleanups.push(() => {
+    plane.close();
+  });
+  return { plane, up };
+}
+
+/** Collects what `s` receives. */
+function collect(s: dgram.Socket): Buffer[] {
+  const got: Buffer[] = [];
+  s.on('message', (m) => got.push(m));
+  return got;
+}
+
+/**
+ * Sends bursts of 24 datagrams from `peer` to the relay (23 of `size` bytes, numbered, then a
+ * shorter one), until `enough()` or `bursts` bursts; what the client must receive, in order.
+ */
+async function bursts(
+  peer: dgram.Socket,
+  relayPort: number,
+  size: number,
+  bursts: number,
+  enough: () => boolean,
+): Promise<Buffer[]> {
+  const expected: Buffer[] = [];
+  for (let b = 0; b < bursts && !enough(); b++) {
+    for (let i = 0; i < 24; i++) {
+      const payload = Buffer.alloc(i === 23 ? size - 5 : size, (b * 24 + i) & 0xff);
+      payload.writeUInt32BE(b * 24 + i, 0);
+      expected.push(
+        Buffer.concat([
+          Buffer.from([0x40, 0x01, payload.length >> 8, payload.length & 0xff]),
+          payload,
+        ]),
+      );
+      peer.send(payload, relayPort, '127.0.0.1');
+    }
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  return expected;
+}
+
 function next(s: dgram.Socket): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -46,8 +98,11 @@ function next(s: dgram.Socket): Promise<Buffer> {
   });
 }
 
-/** A plane with one listener, one client, one peer and one relay; the client is programmed. */
-async function setup(): Promise<{
+/**
+ * A plane with one listener, one client, one peer and one relay; the client is programmed.
+ * `gso: false` opens the plane without segmented sends.
+ */
+async function setup(options: { gso?: boolean } = {}): Promise<{
   plane: DataPlane;
   up: PassedUpPacket[];
   client: dgram.Socket;
@@ -55,7 +110,7 @@ async function setup(): Promise<{
   port: number;
   relayPort: number;
 }> {
-  const { plane, up } = openPlane();
+  const { plane, up } = options.gso === false ? openPlaneWithoutGso() : openPlane();
   const { listener, port } = plane.listen('127.0.0.1', 0);
   const client = await socket();
   const peer = await socket();
@@ -131,6 +186,44 @@ describeNative('native data plane', () => {
     plane.takeAll((_, c) => counts.push(c.fromClientBytes, c.toClientBytes));
     expect(counts).toEqual([3, 2]);
     expect(plane.stats().toPeerPackets).toBe(1);
+  });
+
+  it.each([
+    ['1,196-byte', 1196, true],
+    ['1,500-byte (over the size that may use GSO)', 1500, false],
+  ] as const)(
+    'sends a burst of %s datagrams to one client as segmented sends, each arriving whole',
+    async (_, size, segmented) => {
+      const { plane, client, peer, relayPort } = await setup();
+      const got = collect(client);
+      const expected = await bursts(
+        peer,
+        relayPort,
+        size,
+        40,
+        () => plane.stats().gsoDatagrams >= 48,
+      );
+      await waitFor(() => got.length === expected.length, `${expected.length} datagrams`, 4000);
+      expect(got.map((d) => d.length)).toEqual(expected.map((d) => d.length));
+      for (let i = 0; i < got.length; i++) {
+        if (!got[i]!.equals(expected[i]!)) expect.fail(`datagram ${i} differs`);
+      }
+      const stats = plane.stats();
+      if (segmented) expect(stats.gsoDatagrams).toBeGreaterThanOrEqual(48);
+      else expect(stats.gsoDatagrams).toBe(0);
+      expect(stats.sendErrors).toBe(0);
+      expect(stats.toClientPackets).toBe(expected.length);
+    },
+  );
+
+  it('sends each datagram on its own with gso: false', async () => {
+    const { plane, client, peer, relayPort } = await setup({ gso: false });
+    const got = collect(client);
+    const expected = await bursts(peer, relayPort, 1196, 10, () => false);
+    await waitFor(() => got.length === expected.length, `${expected.length} datagrams`, 4000);
+    expect(Buffer.concat(got).equals(Buffer.concat(expected))).toBe(true);
+    expect(plane.stats().gsoDatagrams).toBe(0);
+    expect(plane.stats().sendCalls).toBeGreaterThan(0);
   });
 
   it('relays a Send indication and answers with a Data indication as the JS encoder would', async () => {

@@ -18,6 +18,7 @@ interface Addon {
     maxPort: number,
     onPackets: (b: Buffer) => void,
     lingerMs: number,
+    gso: boolean,
   ): object;
   close(plane: object): void;
   threads(plane: object): number;
@@ -116,6 +117,12 @@ export interface DataPlaneOptions {
    * this long in all. 0: closed at once. Default 5000 (5 s), at most 3,600,000.
    */
   readonly lingerMs?: number | undefined;
+  /**
+   * UDP generic segmentation offload (Linux 4.18+): consecutive datagrams of one wake-up to the
+   * same address with the same size leave as one segmented send. Default true, where the kernel
+   * has it; false sends each datagram on its own.
+   */
+  readonly gso?: boolean | undefined;
 }
 
 /** Default of {@link DataPlaneOptions.lingerMs}. */
@@ -180,6 +187,8 @@ export interface DataPlaneStats {
   readonly streamsAdopted: number;
   /** Connections in their lingering close now (a gauge; see {@link DataPlaneOptions.lingerMs}). */
   readonly lingering: number;
+  /** Datagrams that left in a segmented send (UDP GSO; see {@link DataPlaneOptions.gso}). */
+  readonly gsoDatagrams: number;
 }
 
 /** Most permissions and channels one allocation may have on the fast path (table.h). */
@@ -217,6 +226,7 @@ export class DataPlane {
         if (!this.#closed) forEachRecord(batch, onPacket);
       },
       options.lingerMs ?? DEFAULT_LINGER_MS,
+      options.gso ?? true,
     );
     this.threads = addon.threads(this.#plane);
   }
@@ -433,6 +443,7 @@ export class DataPlane {
       streamDropped: at(11),
       streamsAdopted: at(12),
       lingering: at(13),
+      gsoDatagrams: at(14),
     };
   }
 

@@ -254,18 +254,20 @@ static int worker_init(struct dp_plane *p, struct dp_worker *w, int index) {
   return epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->wakefd, &ev);
 }
 
-/* open(threads, minPort, maxPort, onPackets, lingerMs) → plane */
+/* open(threads, minPort, maxPort, onPackets, lingerMs[, gso = true]) → plane */
 static napi_value dp_open(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5], result, name;
+  size_t argc = 6;
+  napi_value argv[6], result, name;
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   int64_t threads, min_port, max_port, linger_ms;
+  bool gso = true;
   if (argc < 5 || get_int(env, argv[0], 0, DP_MAX_WORKERS, &threads) < 0 ||
       get_int(env, argv[1], 1, 65535, &min_port) < 0 ||
       get_int(env, argv[2], min_port, 65535, &max_port) < 0 ||
-      get_int(env, argv[4], 0, 3600 * 1000, &linger_ms) < 0) {
+      get_int(env, argv[4], 0, 3600 * 1000, &linger_ms) < 0 ||
+      (argc > 5 && napi_get_value_bool(env, argv[5], &gso) != napi_ok)) {
     napi_throw_range_error(env, "ERR_DATAPLANE_ARGUMENT",
-                           "open(threads 0-64, minPort, maxPort, fn, lingerMs 0-3600000)");
+                           "open(threads 0-64, minPort, maxPort, fn, lingerMs 0-3600000[, gso])");
     return NULL;
   }
   if (threads == 0) {
@@ -303,6 +305,8 @@ static napi_value dp_open(napi_env env, napi_callback_info info) {
   p->sendq = calloc(1, sizeof *p->sendq);
   int failed = !p->workers || !p->sendq;
   for (int i = 0; !failed && i < p->nworkers; i++) failed = worker_init(p, &p->workers[i], i) < 0;
+  gso = gso && dp_gso_probe();
+  for (int i = 0; !failed && i < p->nworkers; i++) p->workers[i].gso = gso;
   /* Workers block every signal: Node's handlers run on the main thread. */
   sigset_t all, old;
   sigfillset(&all);

@@ -65,6 +65,10 @@ void dp_flush_up(struct dp_worker *w);
 void dp_push_up(struct dp_worker *w, int kind, double id, const dp_addr *from, const uint8_t *p,
                 size_t n);
 void dp_flush_out(struct dp_worker *w);
+/* gso.c: whether the kernel takes UDP_SEGMENT; sends of datagrams [i, end) of the batch via fd. */
+int dp_gso_probe(void);
+void dp_send_gso(struct dp_worker *w, int fd, int i, int end);
+void dp_send_plain(struct dp_worker *w, int fd, int i, int end);
 /* Relays a client's ChannelData or Send indication for allocation `a`; 0: it must go up. */
 int dp_relay_from_client(struct dp_worker *w, struct dp_alloc *a, enum dp_client_kind kind,
                          const struct dp_client_msg *m, int64_t now);

@@ -8,6 +8,7 @@
 #define CLOUDPROXY_DATAPLANE_TABLE_H
 
 #include <pthread.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 
 #include "dataplane.h"
@@ -41,6 +42,7 @@ enum dp_stat {
   DP_STAT_STREAM_DROPPED, /* relayed data not queued for a stream client that is too far behind */
   DP_STAT_STREAMS,        /* TCP connections adopted (written by the JavaScript thread) */
   DP_STAT_LINGERING,      /* connections closing (linger.c): a gauge, written atomically */
+  DP_STAT_GSO_DATAGRAMS,  /* datagrams that left in a segmented send (gso.c) */
   DP_STAT_COUNT
 };
 
@@ -169,6 +171,15 @@ struct dp_worker {
   struct mmsghdr smsg[DP_BATCH];
   struct iovec siov[DP_BATCH][3];
   dp_addr saddr[DP_BATCH];
+  /* the send batch as runs for segmented sends (gso.c): message, first datagram, count */
+  int gso; /* UDP_SEGMENT is used (the kernel has it, the plane asks for it; off after EIO) */
+  struct mmsghdr gmsg[DP_BATCH];
+  struct iovec giov[DP_BATCH * 3];
+  union {
+    char buf[CMSG_SPACE(sizeof(uint16_t))];
+    struct cmsghdr align;
+  } gctl[DP_BATCH];
+  uint8_t gfirst[DP_BATCH], gcount[DP_BATCH];
   /* datagrams for JavaScript: this wake-up's records (worker only) */
   uint8_t *up;
   size_t uplen, upcount;

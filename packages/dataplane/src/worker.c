@@ -104,22 +104,11 @@ static int group_by_fd(struct dp_worker *w, int i) {
 }
 
 void dp_flush_out(struct dp_worker *w) {
-  int i = 0;
-  while (i < w->nout) {
+  for (int i = 0; i < w->nout;) {
     int fd = w->outfd[i], j = group_by_fd(w, i);
-    while (i < j) {
-      int sent = sendmmsg(fd, &w->smsg[i], (unsigned)(j - i), MSG_DONTWAIT);
-      STAT(w, DP_STAT_SEND_CALLS, 1);
-      if (sent > 0) {
-        i += sent;
-      } else if (sent < 0 && errno == EINTR) {
-        continue;
-      } else {
-        /* The first datagram failed (full buffer, unreachable): drop it, go on. */
-        STAT(w, DP_STAT_SEND_ERRORS, 1);
-        i++;
-      }
-    }
+    if (w->gso && j - i > 1) dp_send_gso(w, fd, i, j);
+    else dp_send_plain(w, fd, i, j);
+    i = j;
   }
   w->nout = 0;
 }

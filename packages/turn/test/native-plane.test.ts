@@ -36,6 +36,7 @@ describe.skipIf(!addon)('TurnServer on the native data plane', () => {
     expect(text).toContain('cloudproxy_turn_dataplane_bytes_total{direction="to_peer"} 0');
     expect(text).toContain('cloudproxy_turn_dataplane_syscalls_total{call="recvmmsg"}');
     expect(text).toContain('cloudproxy_turn_dataplane_lingering_connections 0');
+    expect(text).toMatch(/^cloudproxy_turn_dataplane_gso_datagrams_total \d+$/m);
     await server.close();
     expect(await registry.metrics()).toContain('cloudproxy_turn_dataplane_packets_total');
   });

@@ -228,6 +228,16 @@ function dataPlaneMetrics(registry: client.Registry, read: () => DataPlaneStats 
       set({ call: 'sendmmsg' }, s.sendCalls);
     },
   );
+  counter(
+    registry,
+    'cloudproxy_turn_dataplane_gso_datagrams_total',
+    'Datagrams the native data plane sent in segmented sends (UDP GSO: runs of equal-size datagrams to one address).',
+    [],
+    (set) => {
+      const s = read();
+      if (s) set({}, s.gsoDatagrams);
+    },
+  );
 }
 
 /** Serves `GET /metrics` from `registry` on `address:port`. */

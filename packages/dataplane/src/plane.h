@@ -156,6 +156,9 @@ int dp_linger_timeout(struct dp_worker *w, int64_t now);
 void dp_linger_sweep(struct dp_worker *w, int64_t now);
 void dp_linger_free_all(struct dp_worker *w);
 
+/* digest.c: hmac('sha1' | 'sha256', key, data) for STUN integrity and nonces. */
+napi_value dp_hmac(napi_env env, napi_callback_info info);
+
 /* tls.c */
 enum { DP_TLS_MORE = 0, DP_TLS_CLOSED = 1, DP_TLS_FAILED = 2 };
 /* A server context from PEM certificate (chain) and key, with the listeners' TLS policy. */

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { StunDecodeError, StunEncodeError } from './errors.js';
 import { decodeUtf8, encodeUtf8 } from './utf8.js';
@@ -26,5 +27,25 @@ describe('utf8', () => {
 
   it('rejects text with an unpaired surrogate on encode', () => {
     expect(() => encodeUtf8('attribute/USERNAME', 'a\ud800b')).toThrow(StunEncodeError);
+    expect(() => encodeUtf8('attribute/USERNAME', `${'a'.repeat(63)}\udc00`)).toThrow(
+      StunEncodeError,
+    );
+  });
+
+  it('encodes as TextEncoder does, short ASCII text included', () => {
+    const encoder = new TextEncoder();
+    for (const text of ['', 'a', 'x'.repeat(64), 'x'.repeat(65), `${'x'.repeat(63)}é`, '\u007f']) {
+      expect(encodeUtf8('x', text)).toEqual(encoder.encode(text));
+    }
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 80 }), (text) => {
+        expect(encodeUtf8('x', text)).toEqual(encoder.encode(text));
+      }),
+    );
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme-ascii', maxLength: 80 }), (text) => {
+        expect(encodeUtf8('x', text)).toEqual(encoder.encode(text));
+      }),
+    );
   });
 });

@@ -24,6 +24,8 @@ export class NonceIssuer {
   readonly #secret: Uint8Array;
   readonly #lifetimeMs: number;
   readonly #crypto: StunCrypto;
+  /** {@link #mac}'s input: room for the longest IPv6 text (45 characters, with an IPv4 tail). */
+  readonly #input = new Uint8Array(new ArrayBuffer(EXPIRY_BYTES + 64));
 
   constructor(options: { secret: Uint8Array; lifetimeS: number; crypto: StunCrypto }) {
     this.#secret = options.secret;
@@ -51,11 +53,19 @@ export class NonceIssuer {
   }
 
   #mac(expiry: Uint8Array, clientIp: string): Uint8Array {
-    const ip = encoder.encode(clientIp);
-    const input = new Uint8Array(expiry.length + ip.length);
+    // The expiry and the IP's text, written into one array kept for every call.
+    const input = this.#input;
     input.set(expiry, 0);
-    input.set(ip, expiry.length);
-    return this.#crypto.hmacSha256(this.#secret, input).subarray(0, MAC_BYTES);
+    const { read, written } = encoder.encodeInto(clientIp, input.subarray(EXPIRY_BYTES));
+    let bytes = input.subarray(0, EXPIRY_BYTES + written);
+    if (read < clientIp.length) {
+      // Longer than any IP literal (a zone name?): a new array, never a truncated address.
+      const ip = encoder.encode(clientIp);
+      bytes = new Uint8Array(EXPIRY_BYTES + ip.length);
+      bytes.set(expiry, 0);
+      bytes.set(ip, EXPIRY_BYTES);
+    }
+    return this.#crypto.hmacSha256(this.#secret, bytes).subarray(0, MAC_BYTES);
   }
 }
 

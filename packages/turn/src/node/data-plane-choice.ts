@@ -6,6 +6,8 @@
  */
 import { dataPlaneUnavailableReason, loadDataPlane } from '@cloudproxy/dataplane';
 import type { DataPlaneAddon } from '@cloudproxy/dataplane';
+import type { StunCrypto } from '@cloudproxy/stun';
+import { nodeStunCrypto } from '@cloudproxy/stun/node-crypto';
 import { InvalidOptionError } from '../errors.js';
 
 /** What an operator asks for. */
@@ -44,6 +46,21 @@ export function chooseDataPlane(
     );
   }
   return { plane: 'js', reason, mode };
+}
+
+/**
+ * STUN's hash primitives for a choice: with the native plane, its addon computes the HMACs
+ * (MESSAGE-INTEGRITY, MESSAGE-INTEGRITY-SHA256, nonces; about 4× cheaper than node:crypto's
+ * `createHmac`); the js plane, and MD5 and SHA-256 always, use node:crypto.
+ */
+export function stunCryptoFor(choice: DataPlaneChoice): StunCrypto {
+  if (choice.plane !== 'native') return nodeStunCrypto;
+  const { hmac } = choice.addon;
+  return {
+    ...nodeStunCrypto,
+    hmacSha1: (key, data) => hmac(false, key, data),
+    hmacSha256: (key, data) => hmac(true, key, data),
+  };
 }
 
 /** Most worker threads the native data plane runs (its handles carry 8 bits of worker). */

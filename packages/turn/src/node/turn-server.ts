@@ -7,7 +7,6 @@ import { readFileSync } from 'node:fs';
 import type net from 'node:net';
 import os from 'node:os';
 import type tls from 'node:tls';
-import { nodeStunCrypto } from '@cloudproxy/stun/node-crypto';
 import type { TransportAddress } from '@cloudproxy/stun';
 import { monotonicClock, systemClock } from '../clock.js';
 import type { Clock } from '../clock.js';
@@ -22,7 +21,7 @@ import { silentLogger } from './logger.js';
 import type { Logger } from './logger.js';
 import { resolveRelayAddresses } from './relay-addresses.js';
 import { RelayRouter } from './relay-router.js';
-import { chooseDataPlane, resolveDataPlaneThreads } from './data-plane-choice.js';
+import { chooseDataPlane, resolveDataPlaneThreads, stunCryptoFor } from './data-plane-choice.js';
 import type { DataPlaneChoice } from './data-plane-choice.js';
 import type { DataPlaneStats } from '@cloudproxy/dataplane';
 import type { NativeUdp } from './native-udp.js';
@@ -80,10 +79,11 @@ export class TurnServer {
   constructor(options: TurnServerOptions, deps: TurnServerDeps = {}) {
     this.options = resolveServerOptions(options);
     this.#log = deps.logger ?? silentLogger;
+    this.#plane = chooseDataPlane(options.dataPlane);
     this.core = new TurnServerCore(options, {
       clock: deps.clock ?? monotonicClock,
       wallClock: deps.wallClock ?? (deps.clock === undefined ? systemClock : undefined),
-      crypto: nodeStunCrypto,
+      crypto: stunCryptoFor(this.#plane),
     });
     this.#proxySources = createProxySources(this.options.proxyProtocolFrom);
     this.#adopted = new StreamConnections({
@@ -97,7 +97,6 @@ export class TurnServer {
       httpsPort: () => this.#httpsPort,
       native: () => this.#relays.native?.streams,
     });
-    this.#plane = chooseDataPlane(options.dataPlane);
     this.#dataPlaneThreads = resolveDataPlaneThreads(options.dataPlaneThreads);
     const relayAddresses = resolveRelayAddresses(this.options.relayAddresses);
     this.relayAddresses = relayAddresses.map((a) => a.advertisedIp);

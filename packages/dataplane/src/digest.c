@@ -3,7 +3,8 @@
  * the JavaScript thread. node:crypto's createHmac costs about 3.8 µs per call here (a new Hmac
  * object, its key imported, a Buffer for the digest), 10-15% of the server's time when clients
  * allocate at a high rate (ten HMACs per Allocate + CreatePermission + ChannelBind). The same
- * HMAC through OpenSSL's digests with the algorithm fetched once costs about 0.6 µs.
+ * HMAC through OpenSSL's digests with the algorithm fetched once costs about 0.6 µs in C, 0.8 µs
+ * called from JavaScript.
  *
  * HMAC is computed from its definition (RFC 2104): H((K ^ opad) || H((K ^ ipad) || data)), a key
  * longer than the block hashed first. OpenSSL's one-shot HMAC() fetches the algorithm on each
@@ -29,14 +30,19 @@ static void fetch_digests(void) {
   sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
 }
 
-/* One hash over a block-sized pad and then `n` bytes; 0, or -1 if OpenSSL failed. */
-static int hash_pad(EVP_MD_CTX *ctx, const EVP_MD *md, const uint8_t *pad, size_t block,
-                    const uint8_t *bytes, size_t n, uint8_t *out, unsigned *out_len) {
-  return EVP_DigestInit_ex2(ctx, md, NULL) == 1 && EVP_DigestUpdate(ctx, pad, block) == 1 &&
-                 EVP_DigestUpdate(ctx, bytes, n) == 1 &&
-                 EVP_DigestFinal_ex(ctx, out, out_len) == 1
-             ? 0
-             : -1;
+/* H(a || b) into out; 0, or -1 if OpenSSL failed. */
+static int hash2(const EVP_MD *md, const uint8_t *a, size_t na, const uint8_t *b, size_t nb,
+                 uint8_t *out, unsigned *out_len) {
+  int ok = EVP_DigestInit_ex2(thread_ctx, md, NULL) == 1 &&
+           EVP_DigestUpdate(thread_ctx, a, na) == 1 && EVP_DigestUpdate(thread_ctx, b, nb) == 1 &&
+           EVP_DigestFinal_ex(thread_ctx, out, out_len) == 1;
+  return ok ? 0 : -1;
+}
+
+/* The key, zero-filled to a block, XOR `byte` (0x36: ipad, 0x5c: opad). */
+static void key_pad(uint8_t *pad, uint8_t byte, size_t block, const uint8_t *key, size_t key_len) {
+  memset(pad, byte, block);
+  for (size_t i = 0; i < key_len; i++) pad[i] ^= key[i];
 }
 
 static int hmac(const EVP_MD *md, const uint8_t *key, size_t key_len, const uint8_t *data,
@@ -47,19 +53,14 @@ static int hmac(const EVP_MD *md, const uint8_t *key, size_t key_len, const uint
   unsigned n;
   if (block > MAX_BLOCK) return -1;
   if (key_len > block) {
-    if (EVP_DigestInit_ex2(thread_ctx, md, NULL) != 1 ||
-        EVP_DigestUpdate(thread_ctx, key, key_len) != 1 ||
-        EVP_DigestFinal_ex(thread_ctx, hashed_key, &n) != 1)
-      return -1;
+    if (hash2(md, key, key_len, NULL, 0, hashed_key, &n) < 0) return -1;
     key = hashed_key;
     key_len = n;
   }
-  memset(pad, 0x36, block);
-  for (size_t i = 0; i < key_len; i++) pad[i] ^= key[i];
-  if (hash_pad(thread_ctx, md, pad, block, data, len, inner, &n) < 0) return -1;
-  memset(pad, 0x5c, block);
-  for (size_t i = 0; i < key_len; i++) pad[i] ^= key[i];
-  return hash_pad(thread_ctx, md, pad, block, inner, n, out, out_len);
+  key_pad(pad, 0x36, block, key, key_len);
+  if (hash2(md, pad, block, data, len, inner, &n) < 0) return -1;
+  key_pad(pad, 0x5c, block, key, key_len);
+  return hash2(md, pad, block, inner, n, out, out_len);
 }
 
 static int get_bytes(napi_env env, napi_value v, uint8_t **data, size_t *len) {

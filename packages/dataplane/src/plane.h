@@ -156,7 +156,7 @@ int dp_linger_timeout(struct dp_worker *w, int64_t now);
 void dp_linger_sweep(struct dp_worker *w, int64_t now);
 void dp_linger_free_all(struct dp_worker *w);
 
-/* digest.c: hmac('sha1' | 'sha256', key, data) for STUN integrity and nonces. */
+/* digest.c: hmac(sha256, key, data, out): HMAC-SHA1/SHA256 for STUN integrity and nonces. */
 napi_value dp_hmac(napi_env env, napi_callback_info info);
 
 /* tls.c */
